@@ -1,0 +1,65 @@
+// struct bio: one block I/O request travelling down the stack, completed by bio_endio.
+
+import type { Errno } from './errno.js';
+import type { BlockDevice } from './block.js';
+
+export const SECTOR_SHIFT = 9;
+export const SECTOR_SIZE = 512;
+
+export enum ReqOp { READ = 0, WRITE = 1, FLUSH = 2, DISCARD = 3 }
+
+/** Request flags (bi_opf above the op). */
+export const REQ_FUA = 1 << 0;
+export const REQ_PREFLUSH = 1 << 1;
+export const REQ_RAHEAD = 1 << 2;
+export const REQ_SYNC = 1 << 3;
+
+/** blk_status_t: 0 for success, else the errno the submitter sees; DM_REQUEUE is DM-internal. */
+export type BlkStatus = 0 | Errno | 'DM_REQUEUE';
+
+export class Bio {
+  status: BlkStatus = 0;
+  /** bi_private: the submitter's context. */
+  private?: unknown;
+
+  constructor(
+    public op: ReqOp,
+    public bdev: BlockDevice,
+    /** bi_sector: first sector on bdev. */
+    public sector: number,
+    /** Payload; its length is bi_size. Empty for flush. */
+    public data: Buffer,
+    public endIo: ((bio: Bio) => void) | null = null,
+    public flags = 0,
+  ) {}
+
+  get size(): number { return this.data.length; }
+  get sectors(): number { return this.data.length >>> SECTOR_SHIFT; }
+  isWrite(): boolean { return this.op !== ReqOp.READ; }
+  isEmptyFlush(): boolean { return this.op === ReqOp.FLUSH || ((this.flags & REQ_PREFLUSH) !== 0 && this.data.length === 0); }
+}
+
+/** Complete a bio: record status (first error wins if already set) and call bi_end_io. */
+export function bioEndio(bio: Bio, status?: BlkStatus): void {
+  if (status !== undefined && status !== 0) bio.status = status;
+  const fn = bio.endIo;
+  if (fn) fn(bio);
+}
+
+export function bioIoError(bio: Bio): void { bioEndio(bio, 'EIO'); }
+
+export function submitBio(bio: Bio): void { bio.bdev.submitBio(bio); }
+
+/** Submit a bio and wait for it; resolves to its status. */
+export function submitBioWait(bio: Bio): Promise<BlkStatus> {
+  return new Promise((resolve) => {
+    bio.endIo = (b) => resolve(b.status);
+    submitBio(bio);
+  });
+}
+
+/** A clone sharing the payload (bio_alloc_clone); data slices alias the parent's buffer. */
+export function bioClone(bio: Bio, sector: number, offsetBytes: number, lengthBytes: number): Bio {
+  const data = bio.data.length === 0 ? bio.data : bio.data.subarray(offsetBytes, offsetBytes + lengthBytes);
+  return new Bio(bio.op, bio.bdev, sector, data, null, bio.flags);
+}

@@ -1,0 +1,155 @@
+// The kernel's clock, timers and deferred work: real time by default, or a
+// virtual clock that advances only when nothing else can run.
+
+export interface Timer { cancel(): void }
+
+export interface Clock {
+  readonly virtual: boolean;
+  /** Milliseconds since boot. */
+  nowMs(): number;
+  /** Run fn once, ms from now (a kernel timer / delayed work). */
+  setTimer(ms: number, fn: () => void): Timer;
+  /** Run fn soon, after what is already queued (a work item / softirq). */
+  defer(fn: () => void): void;
+  /** Resolves once every deferred function and (virtual clock) every due timer has run. */
+  settle(): Promise<void>;
+}
+
+/** Wall-clock time; work runs from the event loop. */
+export class RealClock implements Clock {
+  readonly virtual = false;
+  private readonly boot = performance.now();
+  private queue: Array<() => void> = [];
+  private scheduled = false;
+  private idleWaiters: Array<() => void> = [];
+
+  nowMs(): number { return performance.now() - this.boot; }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const t = setTimeout(() => this.defer(fn), ms);
+    return { cancel: () => clearTimeout(t) };
+  }
+
+  defer(fn: () => void): void {
+    this.queue.push(fn);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    runQueue(this.queue);
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  settle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.drain()); }
+    });
+  }
+}
+
+interface VirtualTimer { at: number; seq: number; fn: () => void; cancelled: boolean }
+
+/**
+ * A clock that stands still while there is work to do and jumps to the next
+ * timer when there is none, so a 5 s flakey interval or a 500 ms delay costs
+ * no wall time and every run gives the same result.
+ */
+export class VirtualClock implements Clock {
+  readonly virtual = true;
+  private now = 0;
+  private seq = 0;
+  private timers: VirtualTimer[] = [];
+  private queue: Array<() => void> = [];
+  private scheduled = false;
+  private idleWaiters: Array<() => void> = [];
+
+  /** autoAdvance: jump to the next timer whenever the run queue is empty. */
+  constructor(private readonly autoAdvance = true) {}
+
+  nowMs(): number { return this.now; }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const t: VirtualTimer = { at: this.now + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    this.timers.push(t);
+    this.kick();
+    return { cancel: () => { t.cancelled = true; } };
+  }
+
+  defer(fn: () => void): void {
+    this.queue.push(fn);
+    this.kick();
+  }
+
+  /** Move time forward by ms, running every timer that falls due, in order. */
+  advance(ms: number): void {
+    const target = this.now + ms;
+    for (;;) {
+      runQueue(this.queue);
+      const next = this.nextTimer();
+      if (!next || next.at > target) break;
+      this.fire(next);
+    }
+    this.now = Math.max(this.now, target);
+    runQueue(this.queue);
+  }
+
+  settle(): Promise<void> {
+    return new Promise((resolve) => { this.idleWaiters.push(resolve); this.kick(true); });
+  }
+
+  private nextTimer(): VirtualTimer | undefined {
+    this.timers = this.timers.filter((t) => !t.cancelled);
+    let best: VirtualTimer | undefined;
+    for (const t of this.timers) if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    return best;
+  }
+
+  private fire(t: VirtualTimer): void {
+    this.timers.splice(this.timers.indexOf(t), 1);
+    this.now = Math.max(this.now, t.at);
+    t.fn();
+  }
+
+  private kick(_force = false): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.drain());
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    runQueue(this.queue);
+    if (this.autoAdvance) {
+      // Nothing else can run: let time pass to the next timer.
+      let next = this.nextTimer();
+      while (next && this.queue.length === 0) {
+        this.fire(next);
+        runQueue(this.queue);
+        next = this.nextTimer();
+        if (next) { this.kick(); break; } // yield to the event loop between timers
+      }
+    }
+    if (this.queue.length === 0 && (!this.autoAdvance || !this.nextTimer())) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    } else {
+      this.kick();
+    }
+  }
+}
+
+function runQueue(queue: Array<() => void>): void {
+  // FIFO, including work queued while running; safe if a function drains too.
+  while (queue.length > 0) {
+    const batch = queue.splice(0);
+    for (const fn of batch) fn();
+  }
+}

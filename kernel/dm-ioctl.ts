@@ -1,0 +1,324 @@
+// The device-mapper control interface (dm-ioctl.c): the commands libdevmapper
+// sends, with the kernel's lookup rules, errno results and log lines.
+
+import { DmTable } from './dm-table.js';
+import { MappedDevice } from './dm.js';
+import { DM_MAJOR } from './block.js';
+import { KernelError } from './errno.js';
+import type { Kernel } from './kernel.js';
+
+export const DM_DRIVER_VERSION = [4, 47, 0] as const;
+const DM_NAME_LEN = 128;
+const DM_UUID_LEN = 129;
+
+/** How a command names its device: uuid, else name, else number (__find_device_hash_cell). */
+export interface DevRef { name?: string; uuid?: string; minor?: number; major?: number }
+
+export interface DmInfo {
+  name: string;
+  uuid: string;
+  major: number;
+  minor: number;
+  suspended: boolean;
+  readOnly: boolean;
+  livePresent: boolean;
+  inactivePresent: boolean;
+  deferredRemove: boolean;
+  openCount: number;
+  eventNr: number;
+  targetCount: number;
+  /** Whether the gendisk exists (read-ahead can be read from its node). */
+  hasDisk: boolean;
+}
+
+export interface TargetSpec { start: number; length: number; type: string; params: string }
+
+export interface DeviceListEntry { name: string; uuid: string; major: number; minor: number; eventNr: number }
+
+export class DmIoctl {
+  private byName = new Map<string, MappedDevice>();
+  private byUuid = new Map<string, MappedDevice>();
+  private byMinor = new Map<number, MappedDevice>();
+  private log;
+
+  constructor(private readonly kernel: Kernel) {
+    this.log = kernel.klog.prefixed('ioctl');
+  }
+
+  /** All devices in the kernel's list order (sorted by name, as the rb-tree keeps them). */
+  devices(): MappedDevice[] {
+    return [...this.byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  deviceByName(name: string): MappedDevice | undefined { return this.byName.get(name); }
+  deviceByMinor(minor: number): MappedDevice | undefined { return this.byMinor.get(minor); }
+
+  find(ref: DevRef): MappedDevice {
+    let md: MappedDevice | undefined;
+    if (ref.uuid) {
+      if (ref.name || ref.minor !== undefined) throw new KernelError('ENXIO');
+      md = this.byUuid.get(ref.uuid);
+    } else if (ref.name) {
+      if (ref.minor !== undefined) throw new KernelError('ENXIO');
+      md = this.byName.get(ref.name);
+    } else if (ref.minor !== undefined) {
+      md = (ref.major ?? DM_MAJOR) === DM_MAJOR ? this.byMinor.get(ref.minor) : undefined;
+    }
+    if (!md) throw new KernelError('ENXIO');
+    return md;
+  }
+
+  info(md: MappedDevice, inactive = false): DmInfo {
+    const table = inactive ? md.inactive : md.live;
+    return {
+      name: md.name,
+      uuid: md.uuid,
+      major: md.major,
+      minor: md.minor,
+      suspended: md.suspended,
+      readOnly: inactive ? (md.inactive?.readOnly ?? false) : md.readOnly,
+      livePresent: md.live !== null,
+      inactivePresent: md.inactive !== null,
+      deferredRemove: md.deferredRemove,
+      openCount: md.openCount,
+      eventNr: md.eventNr,
+      targetCount: table?.targets.length ?? 0,
+      hasDisk: md.hasDisk,
+    };
+  }
+
+  version(): readonly [number, number, number] { return DM_DRIVER_VERSION; }
+
+  listDevices(): DeviceListEntry[] {
+    return this.devices().map((md) => ({ name: md.name, uuid: md.uuid, major: md.major, minor: md.minor, eventNr: md.eventNr }));
+  }
+
+  listVersions(): Array<{ name: string; version: readonly [number, number, number] }> {
+    return this.kernel.targetTypes.list().map((t) => ({ name: t.name, version: t.version }));
+  }
+
+  targetVersion(name: string): { name: string; version: readonly [number, number, number] } {
+    const t = this.kernel.targetTypes.get(name);
+    if (!t) throw new KernelError('EINVAL');
+    return { name: t.name, version: t.version };
+  }
+
+  /** DM_DEV_CREATE: a device with no table, the lowest free minor unless one is asked for. */
+  devCreate(name: string, uuid = '', minor?: number): DmInfo {
+    if (!name || name.length >= DM_NAME_LEN || name.includes('/')) {
+      if (name.includes('/')) this.log.err('invalid device name');
+      throw new KernelError('EINVAL');
+    }
+    if (uuid.length >= DM_UUID_LEN) throw new KernelError('EINVAL');
+    if (this.byName.has(name) || (uuid && this.byUuid.has(uuid))) throw new KernelError('EBUSY');
+    if (minor !== undefined) {
+      // A minor in use: ENXIO on 6.1 (observed with the oracle).
+      if (this.byMinor.has(minor) || minor >= 1 << 20) throw new KernelError(this.byMinor.has(minor) ? 'ENXIO' : 'EINVAL');
+    } else {
+      minor = 0;
+      while (this.byMinor.has(minor)) minor++;
+    }
+    const md = new MappedDevice(this.kernel, name, minor);
+    md.uuid = uuid;
+    this.byName.set(name, md);
+    if (uuid) this.byUuid.set(uuid, md);
+    this.byMinor.set(minor, md);
+    return this.info(md);
+  }
+
+  /** DM_DEV_REMOVE. */
+  async devRemove(ref: DevRef, deferred = false): Promise<DmInfo> {
+    const md = this.find(ref);
+    if (md.openCount > 0) {
+      if (!deferred) throw new KernelError('EBUSY');
+      md.deferredRemove = true;
+      return this.info(md);
+    }
+    const info = this.info(md);
+    this.unhash(md);
+    await md.locked(() => md.destroy());
+    return info;
+  }
+
+  /** A device marked for deferred removal lost its last opener. */
+  deferredRemove(md: MappedDevice): void {
+    this.unhash(md);
+    void md.locked(() => md.destroy());
+  }
+
+  private unhash(md: MappedDevice): void {
+    this.byName.delete(md.name);
+    if (md.uuid) this.byUuid.delete(md.uuid);
+    this.byMinor.delete(md.minor);
+  }
+
+  /** DM_REMOVE_ALL: every device nobody holds open, until none can go. */
+  async removeAll(): Promise<void> {
+    for (;;) {
+      const victims = this.devices().filter((md) => md.openCount === 0);
+      if (victims.length === 0) return;
+      for (const md of victims) {
+        if (md.openCount > 0 || this.byMinor.get(md.minor) !== md) continue;
+        this.unhash(md);
+        await md.locked(() => md.destroy());
+      }
+    }
+  }
+
+  /** DM_DEV_RENAME: a new name, or with setUuid a uuid for a device that has none. */
+  devRename(ref: DevRef, newValue: string, setUuid = false): DmInfo {
+    const md = this.find(ref);
+    if (setUuid) {
+      if (newValue.length >= DM_UUID_LEN) throw new KernelError('EINVAL');
+      if (this.byUuid.has(newValue)) throw new KernelError('EBUSY');
+      if (md.uuid) throw new KernelError('EINVAL');
+      md.uuid = newValue;
+      this.byUuid.set(newValue, md);
+    } else {
+      if (!newValue || newValue.length >= DM_NAME_LEN || newValue.includes('/')) throw new KernelError('EINVAL');
+      if (this.byName.has(newValue)) throw new KernelError('EBUSY');
+      this.byName.delete(md.name);
+      md.name = newValue;
+      this.byName.set(newValue, md);
+    }
+    md.live?.event();
+    return this.info(md);
+  }
+
+  /** DM_DEV_SUSPEND with DM_SUSPEND_FLAG. */
+  async devSuspend(ref: DevRef, noflush = false): Promise<DmInfo> {
+    const md = this.find(ref);
+    await md.locked(() => md.suspend(noflush));
+    return this.info(md);
+  }
+
+  /** DM_DEV_SUSPEND without DM_SUSPEND_FLAG: do_resume. */
+  async devResume(ref: DevRef, noflush = false): Promise<DmInfo> {
+    const md = this.find(ref);
+    return md.locked(async () => {
+      const table = md.inactive;
+      md.inactive = null;
+      let old: DmTable | null = null;
+      if (table) {
+        if (!md.suspended) await md.suspend(noflush);
+        try {
+          old = md.swapTable(table);
+        } catch (e) {
+          table.destroy();
+          throw e;
+        }
+        md.readOnly = table.readOnly;
+      }
+      const r = md.resume();
+      old?.destroy();
+      if (r) throw new KernelError(r);
+      return this.info(md);
+    });
+  }
+
+  /** DM_DEV_STATUS. */
+  devStatus(ref: DevRef, inactive = false): DmInfo { return this.info(this.find(ref), inactive); }
+
+  /** DM_DEV_WAIT: wait for the event counter to move past eventNr. */
+  async devWait(ref: DevRef, eventNr: number): Promise<DmInfo> {
+    const md = this.find(ref);
+    await md.waitEvent(eventNr);
+    return this.info(md);
+  }
+
+  /** DM_TABLE_LOAD: build and validate a table into the inactive slot. */
+  tableLoad(ref: DevRef, specs: TargetSpec[], readOnly = false): DmInfo {
+    const md = this.find(ref);
+    const table = new DmTable(md, this.kernel, readOnly);
+    try {
+      if (specs.length === 0) {
+        this.log.err('populate_table: no targets specified');
+        throw new KernelError('EINVAL');
+      }
+      for (const s of specs) {
+        try {
+          table.addTarget(s.type, s.start, s.length, s.params);
+        } catch (e) {
+          this.log.err('error adding target to table');
+          throw e;
+        }
+      }
+      if (!md.hasDiskType) {
+        // Initial table load: fix the device type and set up its queue.
+        md.hasDiskType = true;
+        try {
+          table.validateDeviceAreas();
+        } catch (e) {
+          this.kernel.klog.prefixed('core').err('Cannot calculate initial queue limits');
+          this.log.err('unable to set up device queue for new table.');
+          throw e;
+        }
+        md.hasDisk = true;
+      }
+    } catch (e) {
+      table.destroy();
+      throw e;
+    }
+    md.inactive?.destroy();
+    md.inactive = table;
+    return this.info(md);
+  }
+
+  /** DM_TABLE_CLEAR: drop the inactive table. */
+  tableClear(ref: DevRef): DmInfo {
+    const md = this.find(ref);
+    md.inactive?.destroy();
+    md.inactive = null;
+    return this.info(md);
+  }
+
+  /** DM_TABLE_DEPS. */
+  tableDeps(ref: DevRef, inactive = false): { info: DmInfo; deps: Array<{ major: number; minor: number; diskName: string }> } {
+    const md = this.find(ref);
+    const table = inactive ? md.inactive : md.live;
+    const deps = (table?.deps() ?? []).map((b) => ({ major: b.major, minor: b.minor, diskName: b.diskName }));
+    return { info: this.info(md, inactive), deps };
+  }
+
+  /** DM_TABLE_STATUS: each target's INFO (or TABLE) text. */
+  tableStatus(ref: DevRef, type: 'info' | 'table', inactive = false): { info: DmInfo; targets: TargetSpec[] } {
+    const md = this.find(ref);
+    const table = inactive ? md.inactive : md.live;
+    const targets = (table?.targets ?? []).map((t) => ({
+      start: t.begin, length: t.len, type: t.type.name, params: t.target.status?.(type) ?? '',
+    }));
+    return { info: this.info(md, inactive), targets };
+  }
+
+  /** DM_TARGET_MSG. */
+  targetMessage(ref: DevRef, sector: number, message: string): { info: DmInfo; data?: string } {
+    const md = this.find(ref);
+    const argv = message.trim() ? message.trim().split(/\s+/) : [];
+    if (argv.length === 0) {
+      this.log.warn('Empty message received.');
+      throw new KernelError('EINVAL');
+    }
+    if (argv[0]!.startsWith('@')) {
+      if (argv[0] === '@cancel_deferred_remove') {
+        if (!md.deferredRemove) throw new KernelError('ENXIO');
+        md.deferredRemove = false;
+        return { info: this.info(md) };
+      }
+      this.log.err(`Unsupported message sent to DM core: ${argv[0]}`);
+      throw new KernelError('EINVAL');
+    }
+    const table = md.live;
+    if (!table) throw new KernelError('EINVAL');
+    const t = table.findTarget(sector);
+    if (!t) {
+      this.log.warn('Target message sector outside device.');
+      throw new KernelError('EINVAL');
+    }
+    if (!t.target.message) {
+      this.log.warn('Target type does not support messages');
+      throw new KernelError('EINVAL');
+    }
+    const data = t.target.message(argv);
+    return { info: this.info(md), data: data ?? undefined };
+  }
+}

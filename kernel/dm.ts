@@ -1,0 +1,254 @@
+// struct mapped_device (dm.c): a device-mapper block device with its live and
+// inactive tables, suspension, events, and the bio path that splits a bio at
+// target boundaries and hands the pieces to each target's map function.
+
+import { Bio, ReqOp, bioEndio, submitBio, type BlkStatus } from './bio.js';
+import { DM_MAJOR, type BlockDevice } from './block.js';
+import { DmEndio, DmMapio } from './dm-target.js';
+import { KernelError, type Errno } from './errno.js';
+import type { DmTable, TableTarget } from './dm-table.js';
+import type { Kernel } from './kernel.js';
+
+/** One bio from above, tracked until every piece sent to the targets completes (struct dm_io). */
+interface DmIo { orig: Bio; pending: number; status: BlkStatus }
+
+export class MappedDevice implements BlockDevice {
+  readonly major = DM_MAJOR;
+  readonly diskName: string;
+  /** dm_device_name() in kernel messages. */
+  readonly kernelName: string;
+  uuid = '';
+  live: DmTable | null = null;
+  /** The hash cell's new_map: loaded, not yet resumed. */
+  inactive: DmTable | null = null;
+  suspended = false;
+  readOnly = false;
+  deferredRemove = false;
+  /** The gendisk exists once the first table was loaded (dm_setup_md_queue). */
+  hasDisk = false;
+  eventNr = 0;
+  openCount = 0;
+
+  private blockIo = false;
+  private noflushSuspending = false;
+  private deferred: Bio[] = [];
+  private inflight = 0;
+  private drainWaiters: Array<() => void> = [];
+  private eventWaiters: Array<() => void> = [];
+  private tableDevices = new Map<BlockDevice, number>();
+  /** Serialises suspend/resume/swap, as md->suspend_lock does. */
+  private suspendLock: Promise<void> = Promise.resolve();
+
+  constructor(readonly kernel: Kernel, public name: string, readonly minor: number) {
+    this.diskName = `dm-${minor}`;
+    this.kernelName = `${DM_MAJOR}:${minor}`;
+  }
+
+  sizeSectors(): number { return this.live?.sizeSectors() ?? 0; }
+
+  open(): void { this.openCount++; }
+  close(): void {
+    this.openCount--;
+    if (this.openCount === 0 && this.deferredRemove) this.kernel.dmIoctl.deferredRemove(this);
+  }
+
+  /** dm_get_table_device: a device opened once per mapped device, shared by its tables. */
+  getTableDevice(bdev: BlockDevice): void {
+    const n = this.tableDevices.get(bdev) ?? 0;
+    if (n === 0) bdev.open();
+    this.tableDevices.set(bdev, n + 1);
+  }
+
+  putTableDevice(bdev: BlockDevice): void {
+    const n = this.tableDevices.get(bdev) ?? 0;
+    if (n <= 1) {
+      this.tableDevices.delete(bdev);
+      if (n === 1) bdev.close();
+    } else this.tableDevices.set(bdev, n - 1);
+  }
+
+  // ---- events ----------------------------------------------------------
+
+  /** event_callback: a table event (target-raised, rename) bumps the counter and wakes waiters. */
+  raiseEvent(): void {
+    this.eventNr = (this.eventNr + 1) >>> 0;
+    const w = this.eventWaiters;
+    this.eventWaiters = [];
+    for (const fn of w) fn();
+  }
+
+  /** Resolves when the event counter differs from eventNr (dm_wait_event). */
+  waitEvent(eventNr: number): Promise<void> {
+    if (this.eventNr !== eventNr) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => { if (this.eventNr !== eventNr) resolve(); else this.eventWaiters.push(check); };
+      this.eventWaiters.push(check);
+    });
+  }
+
+  // ---- the bio path ------------------------------------------------------
+
+  submitBio(bio: Bio): void {
+    if (this.blockIo) { this.deferred.push(bio); return; }
+    const map = this.live;
+    if (!map) { bioEndio(bio, 'EIO'); return; }
+    const io: DmIo = { orig: bio, pending: 1, status: 0 };
+    this.inflight++;
+    if (bio.op === ReqOp.FLUSH) {
+      for (const t of map.targets) {
+        const n = t.ti.numFlushBios;
+        for (let i = 0; i < n; i++) this.mapClone(io, t, new Bio(ReqOp.FLUSH, this, t.begin, bio.data, null, bio.flags), i);
+      }
+    } else {
+      this.splitAndProcess(io, map);
+    }
+    this.decPending(io);
+  }
+
+  /** __split_and_process_bio: one clone per target and max_io_len piece. */
+  private splitAndProcess(io: DmIo, map: DmTable): void {
+    const bio = io.orig;
+    let sector = bio.sector;
+    let remaining = bio.sectors;
+    let offset = 0;
+    if (remaining === 0 || sector + remaining > map.sizeSectors()) { io.status = 'EIO'; return; }
+    while (remaining > 0) {
+      const t = map.findTarget(sector)!;
+      let len = Math.min(remaining, t.begin + t.len - sector);
+      const maxIo = t.ti.maxIoLen;
+      if (maxIo) len = Math.min(len, maxIo - ((sector - t.begin) % maxIo));
+      const clone = new Bio(bio.op, this, sector, bio.data.subarray(offset, offset + len * 512), null, bio.flags);
+      this.mapClone(io, t, clone, 0);
+      sector += len;
+      offset += len * 512;
+      remaining -= len;
+    }
+  }
+
+  private mapClone(io: DmIo, t: TableTarget, clone: Bio, flushIndex: number): void {
+    io.pending++;
+    (clone as Bio & { targetBioNr?: number }).targetBioNr = flushIndex;
+    clone.endIo = (c) => this.cloneEndio(io, t, c);
+    const r = t.target.map(clone);
+    switch (r) {
+      case DmMapio.REMAPPED: submitBio(clone); break;
+      case DmMapio.SUBMITTED: break;
+      case DmMapio.KILL: bioEndio(clone, 'EIO'); break;
+      case DmMapio.REQUEUE: bioEndio(clone, 'DM_REQUEUE'); break;
+    }
+  }
+
+  private cloneEndio(io: DmIo, t: TableTarget, clone: Bio): void {
+    let status = clone.status;
+    if (t.target.endIo) {
+      const r = t.target.endIo(clone, status);
+      if (r === DmEndio.INCOMPLETE) return; // the target will complete it again
+      if (r === DmEndio.REQUEUE) status = 'DM_REQUEUE';
+      else status = clone.status;
+    }
+    if (status && (!io.status || status === 'DM_REQUEUE')) io.status = status;
+    this.decPending(io);
+  }
+
+  private decPending(io: DmIo): void {
+    if (--io.pending > 0) return;
+    let status = io.status;
+    this.inflight--;
+    if (status === 'DM_REQUEUE') {
+      if (this.noflushSuspending || this.blockIo) {
+        // Pushed back to the core: reissued after resume, usually to a new table.
+        io.orig.status = 0;
+        this.deferred.push(io.orig);
+        this.wakeDrain();
+        return;
+      }
+      status = 'EIO';
+    }
+    this.wakeDrain();
+    bioEndio(io.orig, status);
+  }
+
+  private wakeDrain(): void {
+    if (this.inflight !== 0) return;
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const fn of w) fn();
+  }
+
+  private waitForCompletion(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Whether a target's noflush suspend is under way (dm_noflush_suspending). */
+  isNoflushSuspending(): boolean { return this.noflushSuspending; }
+
+  // ---- suspend / resume / swap ------------------------------------------------
+
+  /** Run fn under the suspend lock. */
+  locked<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.suspendLock.then(fn);
+    this.suspendLock = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /** __dm_suspend: presuspend, block new I/O, wait for in-flight I/O, postsuspend. */
+  async suspend(noflush: boolean): Promise<void> {
+    if (this.suspended) return;
+    const map = this.live;
+    this.noflushSuspending = noflush;
+    try {
+      await map?.presuspend();
+      this.blockIo = true;
+      await this.waitForCompletion();
+      await map?.postsuspend();
+      this.suspended = true;
+    } finally {
+      this.noflushSuspending = false;
+    }
+  }
+
+  /** dm_swap_table: the inactive table becomes live (device must be suspended). */
+  swapTable(table: DmTable): DmTable | null {
+    if (this.hasDiskType) table.validateDeviceAreas();
+    const old = this.live;
+    if (old) old.eventFn = null;
+    this.live = table;
+    table.eventFn = () => this.raiseEvent();
+    return old;
+  }
+
+  /** Set once the first table load fixed the device type. */
+  hasDiskType = false;
+
+  /** dm_resume: resume every target, then let the deferred I/O go. */
+  resume(): Errno | 0 {
+    if (!this.suspended) return 0;
+    const map = this.live;
+    if (!map || !map.sizeSectors()) return 'EINVAL';
+    const r = map.resume();
+    if (r) return r;
+    this.suspended = false;
+    this.blockIo = false;
+    for (const bio of this.deferred.splice(0)) this.submitBio(bio);
+    return 0;
+  }
+
+  /** __dm_destroy: a live device is presuspended and postsuspended before its table goes. */
+  async destroy(): Promise<void> {
+    const map = this.live;
+    if (map && !this.suspended) {
+      await map.presuspend();
+      this.blockIo = true;
+      await map.postsuspend();
+      this.suspended = true;
+    }
+    for (const bio of this.deferred.splice(0)) bioEndio(bio, 'EIO');
+    this.inactive?.destroy();
+    this.inactive = null;
+    map?.destroy();
+    this.live = null;
+  }
+}
+
+export { KernelError };

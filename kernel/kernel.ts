@@ -1,0 +1,136 @@
+// One emulated kernel: clock, log, block devices, device-mapper. Everything the
+// daemon serves and the in-process library API use. Owns no CLI text.
+
+import * as fs from 'node:fs';
+import { RealClock, VirtualClock, type Clock } from './clock.js';
+import { KernelLog } from './klog.js';
+import { LoopDevice, MAX_LOOP } from './loop.js';
+import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
+import { DmIoctl } from './dm-ioctl.js';
+import { KernelError } from './errno.js';
+import { Registry } from './registry.js';
+import type { TargetType } from './dm-target.js';
+
+export interface KernelOptions {
+  /** Run on a virtual clock that advances only when nothing else can run. */
+  virtualClock?: boolean;
+  /** Modules to load at boot, in order (see targets/modules.ts). */
+  modules?: readonly KernelModule[];
+}
+
+/** A loadable module: registers its target types, dirty log types, ... at init. */
+export interface KernelModule {
+  readonly name: string;
+  init(kernel: Kernel): void;
+}
+
+export class Kernel {
+  readonly clock: Clock;
+  readonly klog: KernelLog;
+  readonly targetTypes = new Registry<TargetType>();
+  /** Dirty log types for the mirror target (dm-log's _log_types); typed by targets/mirror. */
+  readonly dirtyLogTypes = new Registry<{ readonly name: string }>();
+  /** Loaded modules by name (lsmod). */
+  readonly modules = new Registry<KernelModule>();
+  readonly dmIoctl: DmIoctl;
+  private readonly loops = new Map<number, LoopDevice>();
+
+  constructor(opts: KernelOptions = {}) {
+    this.clock = opts.virtualClock ? new VirtualClock() : new RealClock();
+    this.klog = new KernelLog(this.clock);
+    this.dmIoctl = new DmIoctl(this);
+    for (let i = 0; i < MAX_LOOP; i++) this.loops.set(i, new LoopDevice(i, this.clock));
+    for (const m of opts.modules ?? []) this.loadModule(m);
+  }
+
+  /** insmod: run the module's init once. */
+  loadModule(m: KernelModule): void {
+    if (this.modules.get(m.name)) return;
+    m.init(this);
+    this.modules.register(m);
+  }
+
+  // ---- loop devices ------------------------------------------------------
+
+  loop(n: number): LoopDevice | undefined { return this.loops.get(n); }
+
+  loopDevices(): LoopDevice[] { return [...this.loops.values()].sort((a, b) => a.minor - b.minor); }
+
+  /** LOOP_CTL_GET_FREE: the first unattached loop device, creating one past the preset ones. */
+  freeLoop(): LoopDevice {
+    for (const l of this.loopDevices()) if (!l.attached) return l;
+    let n = 0;
+    while (this.loops.has(n)) n++;
+    const l = new LoopDevice(n, this.clock);
+    this.loops.set(n, l);
+    return l;
+  }
+
+  /** losetup /dev/loopN FILE (creating loopN if past the preset ones, as loop-control does). */
+  loopAttach(n: number | undefined, file: string, readOnly = false): LoopDevice {
+    let l = n === undefined ? this.freeLoop() : this.loops.get(n);
+    if (!l) {
+      l = new LoopDevice(n!, this.clock);
+      this.loops.set(n!, l);
+    }
+    l.attach(file, readOnly);
+    return l;
+  }
+
+  // ---- the block device namespace -------------------------------------------
+
+  /** A block device by number (blkdev_get_by_dev). */
+  deviceByNumber(major: number, minor: number): BlockDevice {
+    const dev = major === LOOP_MAJOR ? this.loops.get(minor) : major === DM_MAJOR ? this.dmIoctl.deviceByMinor(minor) : undefined;
+    if (!dev) throw new KernelError('ENXIO');
+    return dev;
+  }
+
+  /**
+   * A block device by path, as dm_get_device resolves table arguments:
+   * `major:minor`, /dev/loopN, /dev/dm-N, /dev/mapper/NAME. As an extension, a
+   * regular file is attached to the next free loop device (detached again
+   * when the last table using it goes).
+   */
+  lookupDevice(path: string): BlockDevice {
+    const mm = /^([0-9]+):([0-9]+)$/.exec(path);
+    if (mm) {
+      const major = Number(mm[1]), minor = Number(mm[2]);
+      if (major >= 1 << 12 || minor >= 1 << 20) throw new KernelError('EOVERFLOW');
+      return this.deviceByNumber(major, minor);
+    }
+    const dev = this.lookupDevPath(path);
+    if (dev) return dev;
+    if (path.startsWith('/dev/')) throw new KernelError('ENODEV');
+    try {
+      if (fs.statSync(path).isFile()) {
+        const l = this.freeLoop();
+        l.attach(path);
+        l.autoclear = true;
+        return l;
+      }
+    } catch {
+      // not a file either
+    }
+    throw new KernelError('ENODEV');
+  }
+
+  /** A /dev path of a block device this kernel has, or undefined. */
+  lookupDevPath(path: string): BlockDevice | undefined {
+    let m = /^\/dev\/loop([0-9]+)$/.exec(path);
+    if (m) return this.loops.get(Number(m[1]));
+    m = /^\/dev\/dm-([0-9]+)$/.exec(path);
+    if (m) return this.dmIoctl.deviceByMinor(Number(m[1]));
+    m = /^\/dev\/mapper\/(.+)$/.exec(path);
+    if (m) return this.dmIoctl.deviceByName(m[1]!);
+    return undefined;
+  }
+
+  /** Stop every device, as at shutdown: tables are destructed, logs flushed where they can be. */
+  async shutdown(): Promise<void> {
+    for (const md of this.dmIoctl.devices()) {
+      try { await this.dmIoctl.devRemove({ name: md.name }); } catch { /* still open: removed with its holder */ }
+    }
+    await this.dmIoctl.removeAll().catch(() => undefined);
+  }
+}

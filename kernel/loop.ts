@@ -1,0 +1,107 @@
+// Loop devices (/dev/loopN = 7:N) over regular files: the emulation's disks.
+
+import * as fs from 'node:fs';
+import { Bio, ReqOp, SECTOR_SHIFT, bioEndio } from './bio.js';
+import { LOOP_MAJOR, type BlockDevice } from './block.js';
+import { KernelError } from './errno.js';
+import type { Clock } from './clock.js';
+
+/** Loop devices that exist from boot, as `loop max_loop=16` gives. */
+export const MAX_LOOP = 16;
+
+export class LoopDevice implements BlockDevice {
+  readonly major = LOOP_MAJOR;
+  readonly diskName: string;
+  openCount = 0;
+  /** The backing file while attached. */
+  file: string | null = null;
+  readOnly = false;
+  /** LO_FLAGS_AUTOCLEAR: detach when the last opener closes. */
+  autoclear = false;
+  private fd = -1;
+  private sectors = 0;
+
+  constructor(readonly minor: number, private readonly clock: Clock) {
+    this.diskName = `loop${minor}`;
+  }
+
+  get attached(): boolean { return this.file !== null; }
+
+  sizeSectors(): number { return this.sectors; }
+
+  /** LOOP_SET_FD: attach a file; the size is fixed now, as the kernel does. */
+  attach(file: string, readOnly = false): void {
+    if (this.attached) throw new KernelError('EBUSY');
+    let fd: number;
+    try {
+      fd = fs.openSync(file, readOnly ? 'r' : 'r+');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EROFS') {
+        fd = fs.openSync(file, 'r');
+        readOnly = true;
+      } else throw new KernelError(code === 'ENOENT' ? 'ENOENT' : 'EINVAL');
+    }
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() && !st.isBlockDevice()) {
+      fs.closeSync(fd);
+      throw new KernelError('EINVAL');
+    }
+    this.fd = fd;
+    this.file = fs.realpathSync(file);
+    this.readOnly = readOnly;
+    this.sectors = Math.floor(st.size / 512);
+  }
+
+  /** LOOP_CLR_FD. */
+  detach(): void {
+    if (!this.attached) throw new KernelError('ENXIO');
+    if (this.openCount > 0) throw new KernelError('EBUSY');
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    this.file = null;
+    this.autoclear = false;
+    this.sectors = 0;
+  }
+
+  open(): void { this.openCount++; }
+  close(): void {
+    this.openCount--;
+    if (this.openCount === 0 && this.autoclear && this.attached) {
+      this.autoclear = false;
+      this.detach();
+    }
+  }
+
+  submitBio(bio: Bio): void {
+    const status = this.doIo(bio);
+    // Completion comes later, from "interrupt context", as for a real disk.
+    this.clock.defer(() => bioEndio(bio, status));
+  }
+
+  private doIo(bio: Bio): 0 | 'EIO' | 'EOPNOTSUPP' {
+    if (!this.attached) return 'EIO';
+    if (bio.op === ReqOp.FLUSH || bio.op === ReqOp.DISCARD) return 0;
+    if (bio.sector + bio.sectors > this.sectors) return 'EIO';
+    const pos = bio.sector * 512;
+    try {
+      if (bio.op === ReqOp.READ) {
+        let done = 0;
+        while (done < bio.size) {
+          const n = fs.readSync(this.fd, bio.data, done, bio.size - done, pos + done);
+          if (n === 0) { bio.data.fill(0, done); break; }
+          done += n;
+        }
+      } else {
+        if (this.readOnly) return 'EIO';
+        let done = 0;
+        while (done < bio.size) done += fs.writeSync(this.fd, bio.data, done, bio.size - done, pos + done);
+      }
+      return 0;
+    } catch {
+      return 'EIO';
+    }
+  }
+}
+
+export { SECTOR_SHIFT };

@@ -1,0 +1,103 @@
+// dm-stripe (v1.6.0): chunks dealt round-robin over several devices.
+
+import { DmMapio, DmEndio, CtrError, targetOffset, type DmDev, type DmTarget, type Target, type TargetType } from '../kernel/dm-target.js';
+import { ReqOp, REQ_RAHEAD, type Bio, type BlkStatus } from '../kernel/bio.js';
+import { KernelError } from '../kernel/errno.js';
+import { parseU64 } from '../tables/args.js';
+
+/** Errors on a stripe's device after which no more events are raised. */
+const DM_IO_ERROR_THRESHOLD = 15;
+
+interface Stripe { dev: DmDev; physicalStart: number; errorCount: number }
+
+/** kstrtouint(s, 10): digits with an optional '+' and one trailing newline. */
+function kstrtouint(s: string): number | undefined {
+  const m = /^\+?([0-9]+)\n?$/.exec(s);
+  if (!m) return undefined;
+  const v = Number(m[1]);
+  return v <= 0xffffffff ? v : undefined;
+}
+
+class Striped implements Target {
+  constructor(
+    private readonly ti: DmTarget,
+    private readonly chunkSize: number,
+    private readonly stripes: Stripe[],
+    private readonly stripeWidth: number,
+  ) {}
+
+  map(bio: Bio): DmMapio {
+    if (bio.op === ReqOp.FLUSH) {
+      bio.bdev = this.stripes[(bio as Bio & { targetBioNr?: number }).targetBioNr ?? 0]!.dev.bdev;
+      return DmMapio.REMAPPED;
+    }
+    // stripe_map_sector
+    const off = targetOffset(this.ti, bio.sector);
+    const chunkOffset = off % this.chunkSize;
+    let chunk = Math.floor(off / this.chunkSize);
+    const n = this.stripes.length;
+    const stripe = chunk % n;
+    chunk = Math.floor(chunk / n);
+    const s = this.stripes[stripe]!;
+    bio.sector = chunk * this.chunkSize + chunkOffset + s.physicalStart;
+    bio.bdev = s.dev.bdev;
+    return DmMapio.REMAPPED;
+  }
+
+  endIo(bio: Bio, status: BlkStatus): DmEndio {
+    if (!status || bio.flags & REQ_RAHEAD || status === 'EOPNOTSUPP') return DmEndio.DONE;
+    // Count the error against every stripe on the device that failed.
+    for (const s of this.stripes) {
+      if (s.dev.bdev === bio.bdev) {
+        s.errorCount++;
+        if (s.errorCount < DM_IO_ERROR_THRESHOLD) this.ti.kernel.clock.defer(() => this.ti.event());
+      }
+    }
+    return DmEndio.DONE;
+  }
+
+  status(type: 'info' | 'table' | 'ima'): string {
+    if (type === 'info') {
+      return `${this.stripes.length} ${this.stripes.map((s) => s.dev.name + ' ').join('')}1 ${this.stripes.map((s) => (s.errorCount ? 'D' : 'A')).join('')}`;
+    }
+    if (type === 'table') {
+      return `${this.stripes.length} ${this.chunkSize}${this.stripes.map((s) => ` ${s.dev.name} ${s.physicalStart}`).join('')}`;
+    }
+    return `target_name=striped,target_version=1.6.0,stripes=${this.stripes.length},chunk_size=${this.chunkSize}` +
+      this.stripes.map((s, i) => `,stripe_${i}_device_name=${s.dev.name},stripe_${i}_physical_start=${s.physicalStart},stripe_${i}_status=${s.errorCount ? 'D' : 'A'}`).join('') + ';';
+  }
+
+  iterateDevices(fn: (dev: DmDev, start: number, len: number) => void): void {
+    for (const s of this.stripes) fn(s.dev, s.physicalStart, this.stripeWidth);
+  }
+}
+
+export const stripedTarget: TargetType = {
+  name: 'striped',
+  version: [1, 6, 0],
+  ctr(ti, argv) {
+    if (argv.length < 2) throw new CtrError('Not enough arguments');
+    const stripes = kstrtouint(argv[0]!);
+    if (!stripes) throw new CtrError('Invalid stripe count');
+    const chunkSize = kstrtouint(argv[1]!);
+    if (!chunkSize) throw new CtrError('Invalid chunk_size');
+    if (ti.len % stripes) throw new CtrError('Target length not divisible by number of stripes');
+    const width = ti.len / stripes;
+    if (width % chunkSize) throw new CtrError('Target length not divisible by chunk size');
+    if (argv.length !== 2 + 2 * stripes) throw new CtrError('Not enough destinations specified');
+    ti.maxIoLen = chunkSize;
+    ti.numFlushBios = stripes;
+    const devs: Stripe[] = [];
+    for (let i = 0; i < stripes; i++) {
+      const path = argv[2 + 2 * i]!;
+      const start = parseU64(argv[3 + 2 * i]);
+      if (start === undefined) throw new CtrError("Couldn't parse stripe destination");
+      try {
+        devs.push({ dev: ti.getDevice(path), physicalStart: start, errorCount: 0 });
+      } catch (e) {
+        throw new CtrError("Couldn't parse stripe destination", e instanceof KernelError ? e.errno : 'EINVAL');
+      }
+    }
+    return new Striped(ti, chunkSize, devs, width);
+  },
+};
