@@ -1,0 +1,58 @@
+// Parses the command line of `dmsetup-ts conformance` into ConformanceOptions (yargs, loaded lazily).
+
+import * as os from 'node:os';
+import { DEFAULT_TIMEOUT_SECONDS, UsageError, type ConformanceOptions } from './runner.js';
+
+export const USAGE = 'dmsetup-ts conformance [options] PATH...';
+
+/** The options, or 'help' when help was asked for (and printed by `print`). */
+export async function parseOptions(argv: readonly string[], print: (text: string) => void): Promise<ConformanceOptions | 'help'> {
+  const { default: yargs } = await import('yargs');
+  let helpText: string | undefined;
+  const parser = yargs([...argv])
+    .scriptName('dmsetup-ts conformance')
+    .usage(
+      `${USAGE}\n\nRuns conformance scenarios (NAME.sh, or folders of them) against the emulation, ` +
+        'each in a fresh empty directory with a fresh kernel, and compares all each prints ' +
+        '(stdout and stderr, in order) byte for byte with its golden output NAME.out ' +
+        '(beside it, or in ../expected/). Prints TAP; exits 1 if any scenario not in PENDING fails.',
+    )
+    .option('expected', { type: 'string', describe: 'Folder holding the golden outputs NAME.out', requiresArg: true })
+    .option('jobs', { alias: 'j', type: 'number', default: os.availableParallelism(), describe: 'Scenarios run at a time', requiresArg: true })
+    .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_SECONDS, describe: 'Seconds a scenario may run before it fails with its output so far', requiresArg: true })
+    .option('update', { type: 'boolean', default: false, describe: 'Accept the actual output as the new golden (refused where KERNEL-RECORDED says the goldens come from a real kernel)' })
+    .option('real', { type: 'boolean', default: false, describe: "Run against this machine's own kernel, dmsetup and losetup (root; no dm or loop devices in use), e.g. with --update to record goldens" })
+    .option('actual', { type: 'string', describe: 'Also write each actual output to DIR/NAME.out', requiresArg: true })
+    .option('pending', { type: 'string', describe: 'The PENDING file (default: PENDING in the scenario folder or the one holding it)', requiresArg: true })
+    .option('keep', { type: 'boolean', default: false, describe: 'Keep each scenario sandbox (its path is in the diagnostics)' })
+    .strictOptions()
+    .help()
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  const args = await parser.parseAsync([...argv], {}, (_err, _argv, output) => {
+    if (output) helpText = output;
+  });
+  if (args.help) {
+    print(`${helpText ?? ''}\n`);
+    return 'help';
+  }
+  const jobs = args.jobs;
+  const timeout = args.timeout;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number of at least 1, not ${jobs}`);
+  if (!(timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds, not ${timeout}`);
+  return {
+    paths: args._.map(String),
+    expectedDir: args.expected,
+    jobs,
+    timeoutSeconds: timeout,
+    update: args.update,
+    real: args.real,
+    keep: args.keep,
+    actualDir: args.actual,
+    pendingFile: args.pending,
+  };
+}

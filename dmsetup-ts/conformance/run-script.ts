@@ -1,0 +1,71 @@
+// Runs one scenario script under sh in its sandbox, with a time limit; returns
+// everything it printed (stdout and stderr through one file, so in order).
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import type { Sandbox } from './sandbox.js';
+
+export interface ScriptRun {
+  /** Combined stdout and stderr, in the order printed (so far, if it timed out). */
+  readonly output: Buffer;
+  /** sh's exit status, or null if killed. */
+  readonly status: number | null;
+  readonly timedOut: boolean;
+  readonly ms: number;
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Like the oracle's init: `( . prelude.sh; . scenario.sh ) 2>&1` in the empty
+ * working directory. sh leads its own process group; on timeout, and after it
+ * exits (stray background jobs), the whole group is killed, then the
+ * scenario's emulated kernel is stopped.
+ */
+export async function runScript(sandbox: Sandbox, script: string, prelude: string, timeoutMs: number): Promise<ScriptRun> {
+  const started = Date.now();
+  const fd = fs.openSync(sandbox.output, 'w');
+  let timedOut = false;
+  let status: number | null;
+  try {
+    const child = spawn('sh', ['-c', `( . ${q(prelude)}; . ${q(script)} ) 2>&1`], {
+      cwd: sandbox.work,
+      env: sandbox.env,
+      stdio: ['ignore', fd, fd],
+      detached: true,
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, timeoutMs);
+    status = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (code) => resolve(code));
+    }).finally(() => clearTimeout(timer));
+    killGroup(child.pid);
+  } finally {
+    fs.closeSync(fd);
+  }
+  await stopKernel(sandbox);
+  return { output: fs.readFileSync(sandbox.output), status, timedOut, ms: Date.now() - started };
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** `dmsetup-ts kernel stop` for the scenario's kernel, if one was started. */
+async function stopKernel(sandbox: Sandbox): Promise<void> {
+  if (sandbox.kernelDir === undefined || sandbox.cli === undefined) return;
+  if (fs.readdirSync(sandbox.kernelDir).length === 0) return;
+  const stop = spawn(process.execPath, [sandbox.cli, 'kernel', 'stop'], { env: sandbox.env, stdio: 'ignore', timeout: 10_000 });
+  await new Promise<void>((resolve) => {
+    stop.on('error', () => resolve());
+    stop.on('exit', () => resolve());
+  });
+}

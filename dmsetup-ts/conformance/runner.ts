@@ -1,0 +1,187 @@
+// Runs scenarios, --jobs at a time, each in its own sandbox against a fresh
+// kernel; compares each with its golden output (or accepts the output as the
+// new golden with --update); reports TAP in scenario order. The library API
+// behind `dmsetup-ts conformance`.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { discoverScenarios, UsageError, type Scenario } from './discover.js';
+import { findPendingFile, readPending } from './pending.js';
+import { preludePath } from './prelude.js';
+import { realMachineProblem, resetRealKernel } from './real.js';
+import { kernelRecordedMarker } from './recorded.js';
+import { runScript } from './run-script.js';
+import { defaultCli, disposeSandbox, makeSandbox } from './sandbox.js';
+import { sameOutput, unifiedDiff } from './compare.js';
+import { TapWriter, type TestPoint } from './tap.js';
+
+export { UsageError, type Scenario } from './discover.js';
+
+export const DEFAULT_TIMEOUT_SECONDS = 120;
+
+export interface ConformanceOptions {
+  /** Scenario scripts (NAME.sh) and folders of them. */
+  readonly paths: readonly string[];
+  /** Folder of the golden outputs (NAME.out); default beside the script, else ../expected/. */
+  readonly expectedDir?: string;
+  /** Scenarios run at a time; default the number of CPUs (always 1 with `real`). */
+  readonly jobs?: number;
+  /** Per-scenario time limit; a scenario still running then fails with its output so far. */
+  readonly timeoutSeconds?: number;
+  /** Write each differing actual output as the new golden (never into a kernel-recorded folder, unless `real`). */
+  readonly update?: boolean;
+  /** Run against the machine's own dmsetup, losetup and kernel instead of the emulation. */
+  readonly real?: boolean;
+  /** Keep each scenario's sandbox (named in the diagnostics) instead of removing it. */
+  readonly keep?: boolean;
+  /** Also write every actual output to DIR/NAME.out. */
+  readonly actualDir?: string;
+  /** The PENDING file to use; default PENDING in the scenario's folder or the one holding it. */
+  readonly pendingFile?: string;
+  /** The project's main.js that the dmsetup and losetup shims run. */
+  readonly cli?: string;
+}
+
+export interface ScenarioResult {
+  readonly scenario: Scenario;
+  readonly ok: boolean;
+  /** Why it cannot pass yet, when PENDING lists it. */
+  readonly todo?: string;
+  readonly output: Buffer;
+  readonly status: number | null;
+  readonly timedOut: boolean;
+  readonly ms: number;
+  readonly message?: string;
+  readonly diff?: string;
+  /** The golden was (re)written by --update. */
+  readonly updated: boolean;
+  /** The sandbox, when kept. */
+  readonly sandbox?: string;
+}
+
+const rel = (p: string) => path.relative(process.cwd(), p) || '.';
+
+/** The scenarios, checked against --update's rule; throws UsageError. */
+export function planScenarios(opts: ConformanceOptions): Scenario[] {
+  if (opts.paths.length === 0) throw new UsageError('name at least one scenario (NAME.sh) or folder of them');
+  const scenarios = discoverScenarios(opts.paths, opts.expectedDir);
+  if (opts.update && !opts.real) {
+    for (const s of scenarios) {
+      const marker = kernelRecordedMarker(s.golden);
+      if (marker !== undefined) {
+        throw new UsageError(
+          `--update refuses to write ${rel(s.golden)}: ${rel(marker)} says the goldens there come from a real kernel ` +
+            `(record them with the oracle or --real --update instead)`,
+        );
+      }
+    }
+  }
+  return scenarios;
+}
+
+/** NAME -> why, for the scenarios PENDING lists (none with --real: a real kernel has no open issues). */
+export function pendingScenarios(scenarios: readonly Scenario[], opts: ConformanceOptions): Map<string, string> {
+  const pending = new Map<string, string>();
+  if (opts.real) return pending;
+  const files = new Set<string>();
+  if (opts.pendingFile !== undefined) files.add(path.resolve(opts.pendingFile));
+  else for (const s of scenarios) {
+    const f = findPendingFile(path.dirname(s.script));
+    if (f !== undefined) files.add(f);
+  }
+  for (const f of files) for (const [name, why] of readPending(f)) pending.set(name, why);
+  return pending;
+}
+
+/** Runs one scenario in a fresh sandbox and judges its output. */
+export async function checkScenario(scenario: Scenario, opts: ConformanceOptions, todo?: string): Promise<ScenarioResult> {
+  const real = opts.real ?? false;
+  const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  const sandbox = makeSandbox({ real, cli: opts.cli ?? defaultCli() });
+  if (real) resetRealKernel();
+  let run;
+  try {
+    run = await runScript(sandbox, scenario.script, preludePath(real ? 'oracle-prelude.sh' : 'prelude.sh'), timeoutSeconds * 1000);
+  } finally {
+    if (real) resetRealKernel();
+    if (!opts.keep) disposeSandbox(sandbox);
+  }
+  if (opts.actualDir !== undefined) {
+    fs.mkdirSync(opts.actualDir, { recursive: true });
+    fs.writeFileSync(path.join(opts.actualDir, `${scenario.name}.out`), run.output);
+  }
+  const expected = scenario.hasGolden ? fs.readFileSync(scenario.golden) : Buffer.alloc(0);
+  const same = scenario.hasGolden && sameOutput(expected, run.output);
+  const base = { scenario, todo, output: run.output, status: run.status, timedOut: run.timedOut, ms: run.ms, updated: false, sandbox: opts.keep ? sandbox.root : undefined };
+  const diff = () =>
+    unifiedDiff(scenario.hasGolden ? rel(scenario.golden) : '/dev/null', expected, `${rel(scenario.script)} (actual output)`, run.output);
+  if (run.timedOut) {
+    return { ...base, ok: false, message: `timed out after ${timeoutSeconds} s; output_so_far is what it printed until then`, diff: diff() };
+  }
+  if (same) return { ...base, ok: true };
+  if (opts.update) {
+    fs.mkdirSync(path.dirname(scenario.golden), { recursive: true });
+    fs.writeFileSync(scenario.golden, run.output);
+    return { ...base, ok: true, updated: true, message: `wrote ${rel(scenario.golden)}`, diff: diff() };
+  }
+  const message = scenario.hasGolden
+    ? `output differs from ${rel(scenario.golden)}`
+    : `no golden output ${rel(scenario.golden)} (record it on a real kernel, or --update for a scenario written only for the emulation)`;
+  return { ...base, ok: false, message, diff: diff() };
+}
+
+export function testPoint(r: ScenarioResult): TestPoint {
+  const diag: Record<string, string | number> = {};
+  if (r.message !== undefined) diag.message = r.message;
+  if (!r.ok) {
+    diag.script = rel(r.scenario.script);
+    diag.exit = r.status === null ? 'killed' : r.status;
+    diag.duration_ms = r.ms;
+  }
+  if (r.sandbox !== undefined) diag.sandbox = r.sandbox;
+  const blocks: Record<string, string> = {};
+  if (r.diff !== undefined && (!r.ok || r.updated)) blocks.diff = r.diff;
+  if (r.timedOut) blocks.output_so_far = r.output.toString('utf8');
+  return { name: r.scenario.name, ok: r.ok, todo: r.todo, diag, blocks };
+}
+
+/**
+ * Runs everything `opts` names and writes TAP to `write`. Returns the exit
+ * status: 0 when every scenario not in PENDING passed, 1 otherwise. Throws
+ * UsageError for a bad command line (the CLI exits 2).
+ */
+export async function runConformance(
+  opts: ConformanceOptions,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<{ exitCode: number; results: ScenarioResult[] }> {
+  const scenarios = planScenarios(opts);
+  const pending = pendingScenarios(scenarios, opts);
+  if (opts.real) {
+    const problem = realMachineProblem();
+    if (problem !== undefined) throw new UsageError(problem);
+  }
+  const jobs = opts.real ? 1 : Math.max(1, opts.jobs ?? os.availableParallelism());
+  const tap = new TapWriter(write);
+  tap.plan(scenarios.length);
+  const results: (ScenarioResult | undefined)[] = new Array(scenarios.length);
+  let next = 0;
+  let reported = 0;
+  const flush = () => {
+    for (let r = results[reported]; r !== undefined; r = results[++reported]) {
+      tap.point(testPoint(r));
+      if (r.todo !== undefined && r.ok) tap.comment(`${r.scenario.name} passes now: remove it from PENDING`);
+    }
+  };
+  const worker = async () => {
+    while (next < scenarios.length) {
+      const i = next++;
+      const s = scenarios[i]!;
+      results[i] = await checkScenario(s, opts, pending.get(s.name));
+      flush();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, scenarios.length) }, worker));
+  tap.summary();
+  return { exitCode: tap.tally.failed > 0 ? 1 : 0, results: results as ScenarioResult[] };
+}
