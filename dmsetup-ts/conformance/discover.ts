@@ -14,7 +14,10 @@ export interface Scenario {
   readonly hasGolden: boolean;
 }
 
-export class UsageError extends Error {}
+/** A bad command line or scenario set: the CLI prints it and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 /**
  * Each PATH is a NAME.sh or a folder whose *.sh are taken in name order.
