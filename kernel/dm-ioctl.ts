@@ -167,6 +167,8 @@ export class DmIoctl {
 
   /** DM_DEV_RENAME: a new name, or with setUuid a uuid for a device that has none. */
   devRename(ref: DevRef, newValue: string, setUuid = false): DmInfo {
+    // dm_hash_rename looks the device up by name only.
+    if (!ref.name) throw new KernelError('ENXIO');
     const md = this.find(ref);
     if (setUuid) {
       if (newValue.length >= DM_UUID_LEN) throw new KernelError('EINVAL');

@@ -9,6 +9,7 @@ import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
 import { DmIoctl } from './dm-ioctl.js';
 import { KernelError } from './errno.js';
 import { Registry } from './registry.js';
+import { DevFs } from './devfs.js';
 import type { TargetType } from './dm-target.js';
 
 export interface KernelOptions {
@@ -33,6 +34,8 @@ export class Kernel {
   /** Loaded modules by name (lsmod). */
   readonly modules = new Registry<KernelModule>();
   readonly dmIoctl: DmIoctl;
+  /** /dev/mapper nodes (see devfs.ts). */
+  readonly devfs = new DevFs();
   private readonly loops = new Map<number, LoopDevice>();
 
   constructor(opts: KernelOptions = {}) {

@@ -1,0 +1,59 @@
+// dmsetup deps: the devices a table uses, most recently referenced first.
+
+import type { DmInfo } from '../../kernel/dm-ioctl.js';
+import { DM_MAJOR } from '../../kernel/block.js';
+import { processAll, taskDevice, wantsAll, type CommandFn, type Ctx } from '../command.js';
+import { has } from '../switches.js';
+import { displayInfo } from './info.js';
+
+export type DevNameType = 'devno' | 'devname' | 'blkdevname';
+
+/** -o for ls and deps: devno, devname or blkdevname (null after an error). */
+export function devNameType(ctx: Ctx): DevNameType | null {
+  const o = ctx.sw.value.options;
+  if (!has(ctx.sw, 'options') || o === undefined || has(ctx.sw, 'tree')) return 'devno';
+  let type: DevNameType = 'devno';
+  for (const word of o.split(',')) {
+    if (word === 'devno' || word === 'devname' || word === 'blkdevname') type = word;
+    else {
+      ctx.out.err(`Option not recognised: ${word}.`);
+      ctx.out.err("Couldn't process command line.");
+      return null;
+    }
+  }
+  return type;
+}
+
+/** dm_device_get_name: the dm name (devname) or kernel name (blkdevname, loopN); null for devno. */
+export async function deviceName(ctx: Ctx, type: DevNameType, major: number, minor: number): Promise<string | null> {
+  if (type === 'devno') return null;
+  if (type === 'devname' && major === DM_MAJOR) {
+    const list = await ctx.dm.listDevices();
+    const d = list?.find((e) => e.major === major && e.minor === minor);
+    if (d) return ctx.dm.unmangle(d.name);
+  }
+  return (await ctx.dm.call<string | null>('devName', { major, minor })).result;
+}
+
+export const run: CommandFn = async (ctx, argv, names) => {
+  if (wantsAll(ctx, argv, names)) return processAll(ctx, argv, run);
+  const type = devNameType(ctx);
+  if (type === null) return false;
+  const name = names ? ctx.dm.unmangle(names.name) : argv[0];
+  const dev = await taskDevice(ctx, name);
+  if (!dev) return false;
+  const r = await ctx.dm.task<{ info: DmInfo; deps: Array<{ major: number; minor: number }> }>('deps', 'tableDeps', dev, { inactive: has(ctx.sw, 'inactive') });
+  if (!r) return false;
+  const verbose = has(ctx.sw, 'verbose');
+  if (verbose) await displayInfo(ctx, r.info);
+  let out = ctx.multipleDevices && !verbose ? `${name ?? ctx.dm.unmangle(r.info.name)}: ` : '';
+  out += `${r.deps.length} dependencies\t:`;
+  for (const d of r.deps) {
+    const n = await deviceName(ctx, type, d.major, d.minor);
+    out += n !== null ? ` (${n})` : ` (${d.major}, ${d.minor})`;
+  }
+  out += '\n';
+  if (ctx.multipleDevices && verbose) out += '\n';
+  ctx.out.print(out);
+  return true;
+};

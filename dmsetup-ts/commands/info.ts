@@ -1,0 +1,71 @@
+// dmsetup info: the long form per device, or a report row with -c.
+
+import type { DmInfo } from '../../kernel/dm-ioctl.js';
+import { processAll, taskDevice, wantsAll, type CommandFn, type Ctx } from '../command.js';
+import { has } from '../switches.js';
+import type { ReportObject } from '../report.js';
+
+/** _display_info_long. */
+async function displayInfoLong(ctx: Ctx, info: DmInfo): Promise<void> {
+  const name = ctx.dm.unmangle(info.name);
+  ctx.out.print(`Name:              ${name}\n` +
+    `State:             ${info.suspended ? 'SUSPENDED' : 'ACTIVE'}${info.readOnly ? ' (READ-ONLY)' : ''}${info.deferredRemove ? ' (DEFERRED REMOVE)' : ''}\n`);
+  const ra = await ctx.dm.readAhead(info.name);
+  let out = ra !== null ? `Read Ahead:        ${ra}\n` : '';
+  out += !info.livePresent && !info.inactivePresent
+    ? 'Tables present:    None\n'
+    : `Tables present:    ${info.livePresent ? 'LIVE' : ''}${info.livePresent && info.inactivePresent ? ' & ' : ''}${info.inactivePresent ? 'INACTIVE' : ''}\n`;
+  out += `Open count:        ${info.openCount}\n`;
+  out += `Event number:      ${info.eventNr}\n`;
+  out += `Major, minor:      ${info.major}, ${info.minor}\n`;
+  out += `Number of targets: ${info.targetCount}\n`;
+  if (info.uuid) out += `UUID: ${ctx.dm.unmangle(info.uuid)}\n`;
+  ctx.out.print(out + '\n');
+}
+
+/** A report row for one device, with its dependencies if a field needs them. */
+async function reportObject(ctx: Ctx, info: DmInfo): Promise<ReportObject> {
+  const o: ReportObject = { info, name: ctx.dm.unmangle(info.name), uuid: ctx.dm.unmangle(info.uuid), mangledName: info.name, mangledUuid: info.uuid };
+  const report = ctx.report!;
+  if (report.needsDeps || report.needsUsers) {
+    const list = (await ctx.dm.listDevices()) ?? [];
+    const depsOf = async (name: string) =>
+      (await ctx.dm.task<{ deps: Array<{ major: number; minor: number; diskName: string }> }>('deps', 'tableDeps', { name: ctx.dm.unmangle(name) }, {}))?.deps ?? [];
+    const named = (major: number, minor: number) => list.find((d) => d.major === major && d.minor === minor);
+    if (report.needsDeps) {
+      o.deps = (await depsOf(info.name)).map((d) => {
+        const dm = named(d.major, d.minor);
+        return { major: d.major, minor: d.minor, name: dm ? ctx.dm.unmangle(dm.name) : d.diskName, blkName: d.diskName };
+      });
+    }
+    if (report.needsUsers) {
+      o.users = [];
+      for (const d of list) {
+        if ((await depsOf(d.name)).some((x) => x.major === info.major && x.minor === info.minor)) o.users.push({ major: d.major, minor: d.minor, name: ctx.dm.unmangle(d.name) });
+      }
+    }
+  }
+  return o;
+}
+
+/** _display_info: the long form, or a report row with -c. */
+export async function displayInfo(ctx: Ctx, info: DmInfo): Promise<boolean> {
+  if (!has(ctx.sw, 'columns') || !ctx.report) {
+    await displayInfoLong(ctx, info);
+    return true;
+  }
+  ctx.report.add(await reportObject(ctx, info));
+  return true;
+}
+
+export const run: CommandFn = async (ctx, argv, names) => {
+  if (wantsAll(ctx, argv, names)) return processAll(ctx, argv, run);
+  const dev = await taskDevice(ctx, names ? ctx.dm.unmangle(names.name) : argv[0]);
+  if (!dev) return false;
+  const info = await ctx.dm.info(dev, has(ctx.sw, 'inactive'));
+  if (!info) {
+    ctx.out.err('Device does not exist.');
+    return false;
+  }
+  return displayInfo(ctx, info);
+};

@@ -1,0 +1,41 @@
+// dmsetup ls: every device as `NAME\t(MAJ:MIN)`; --target, --exec, -o, --tree.
+
+import type { DeviceListEntry, DmInfo, TargetSpec } from '../../kernel/dm-ioctl.js';
+import { processAll, type CommandFn, type Ctx } from '../command.js';
+import { has } from '../switches.js';
+import { devNameType, deviceName } from './deps.js';
+
+/** `--target` / `--exec`: devices having a target of that type. */
+async function lsTargets(ctx: Ctx): Promise<boolean> {
+  const exec = ctx.sw.value.exec;
+  return processAll(ctx, [], async (c, _argv, entry) => {
+    const st = await c.dm.task<{ info: DmInfo; targets: TargetSpec[] }>('status', 'tableStatus', { name: c.dm.unmangle(entry!.name) }, { type: 'info' }, 'ENXIO');
+    if (!st) return false;
+    const matches = st.targets.some((t) => !has(c.sw, 'target') || t.type === c.sw.value.target);
+    if (!matches) return true;
+    const name = c.dm.unmangle(entry!.name);
+    if (!exec || has(c.sw, 'verbose')) c.out.print(`${name}\t(${st.info.major}, ${st.info.minor})\n`);
+    if (exec) {
+      const { spawnSync } = await import('node:child_process');
+      const words = exec.trim().split(/\s+/);
+      spawnSync(words[0]!, [...words.slice(1), `/dev/mapper/${name}`], { stdio: 'inherit' });
+    }
+    return true;
+  });
+}
+
+export const run: CommandFn = async (ctx) => {
+  if ((has(ctx.sw, 'target') && ctx.sw.value.target) || (has(ctx.sw, 'exec') && ctx.sw.value.exec)) return lsTargets(ctx);
+  if (has(ctx.sw, 'tree')) {
+    const { displayTree } = await import('../tree.js');
+    return displayTree(ctx);
+  }
+  const type = devNameType(ctx);
+  if (type === null) return false;
+  return processAll(ctx, [], async (c, _argv, entry?: DeviceListEntry) => {
+    const e = entry!;
+    const name = await deviceName(c, type, e.major, e.minor);
+    c.out.print(name !== null ? `${c.dm.unmangle(e.name)}\t(${name})\n` : `${c.dm.unmangle(e.name)}\t(${e.major}:${e.minor})\n`);
+    return true;
+  });
+};

@@ -1,0 +1,27 @@
+// dmsetup message: send a message to the target at a sector; print its reply.
+
+import { taskDevice, type CommandFn } from '../command.js';
+import { has } from '../switches.js';
+
+export const run: CommandFn = async (ctx, argv) => {
+  let args = argv;
+  let name: string | undefined;
+  if (!has(ctx.sw, 'uuid') && !has(ctx.sw, 'major')) {
+    name = args[0];
+    args = args.slice(1);
+  }
+  const dev = await taskDevice(ctx, name);
+  if (!dev) return false;
+  const sectorArg = args[0] ?? '';
+  if (!/^[ \t]*[+-]?[0-9]+$/.test(sectorArg)) {
+    ctx.out.err('Invalid sector.');
+    return false;
+  }
+  const sector = Number(BigInt.asUintN(64, BigInt(sectorArg.trim())));
+  args = args.slice(1);
+  if (args.length <= 0) ctx.out.err('No message supplied.');
+  const reply = await ctx.dm.task<{ data?: string }>('message', 'targetMessage', dev, { sector, message: args.join(' ') });
+  if (!reply) return false;
+  if (reply.data !== undefined) ctx.out.print(reply.data === '' || reply.data.endsWith('\n') ? reply.data : reply.data + '\n');
+  return true;
+};

@@ -1,0 +1,31 @@
+// _simple: one ioctl on one device (suspend, resume, clear, remove, wait),
+// with libdm's node handling, then the info block under -v.
+
+import type { DmInfo } from '../../kernel/dm-ioctl.js';
+import { taskDevice, type Ctx } from '../command.js';
+import { has } from '../switches.js';
+import { displayInfo } from './info.js';
+
+export type SimpleTask = 'suspend' | 'resume' | 'clear' | 'remove' | 'waitevent';
+
+const OPS: Record<SimpleTask, string> = { suspend: 'devSuspend', resume: 'devResume', clear: 'tableClear', remove: 'devRemove', waitevent: 'devWait' };
+
+export async function simple(ctx: Ctx, task: SimpleTask, name: string | undefined, eventNr: number, display: boolean): Promise<boolean> {
+  const dev = await taskDevice(ctx, name);
+  if (!dev) return false;
+  const args: Record<string, unknown> = { noflush: has(ctx.sw, 'noflush') };
+  if (task === 'waitevent') args.eventNr = eventNr;
+  if (task === 'remove') args.deferred = has(ctx.sw, 'deferred');
+  let info = await ctx.dm.task<DmInfo>(task, OPS[task], dev, args);
+  if (!info && task === 'remove' && has(ctx.sw, 'retry')) {
+    for (let i = 1; i < 25 && !info; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      info = await ctx.dm.task<DmInfo>(task, OPS[task], dev, args);
+    }
+  }
+  if (!info) return false;
+  if (task === 'resume') await ctx.dm.addNode(info.name);
+  if (task === 'remove' && !info.deferredRemove) await ctx.dm.removeNode(info.name);
+  if (display && has(ctx.sw, 'verbose')) return displayInfo(ctx, info);
+  return true;
+}

@@ -1,0 +1,11 @@
+// dmsetup version: library and driver versions.
+import type { CommandFn } from '../command.js';
+import { LIBRARY_VERSION } from '../libdm.js';
+
+export const run: CommandFn = async (ctx) => {
+  ctx.out.print(`Library version:   ${LIBRARY_VERSION}\n`);
+  const v = await ctx.dm.task<number[]>('version', 'version', null);
+  if (!v) return false;
+  ctx.out.print(`Driver version:    ${v.join('.')}\n`);
+  return true;
+};

@@ -1,0 +1,104 @@
+// dmsetup's main(): switches, the command and its argument count, then the
+// command once per device argument, "Command failed." at the first failure.
+
+import { processSwitches, has, type Switches } from './switches.js';
+import { COMMANDS, findCommand, usage } from './commands/index.js';
+import { Libdm, NoKernel } from './libdm.js';
+import { stdio, type Output } from './output.js';
+import { Report } from './report.js';
+import type { CommandDef, Ctx } from './command.js';
+
+let stdinText: Promise<string> | null = null;
+function readStdin(): Promise<string> {
+  stdinText ??= new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+  return stdinText;
+}
+
+export async function dmsetupMain(prog: string, argv: string[], out: Output = stdio): Promise<number> {
+  const parsed = processSwitches(prog, argv);
+  if ('error' in parsed) {
+    process.stderr.write(parsed.error);
+    return 1;
+  }
+  const { sw } = parsed;
+  let args = parsed.args;
+  const helpOrVersion = has(sw, 'help') || has(sw, 'version');
+  let cmd: CommandDef | undefined;
+  if (has(sw, 'help')) cmd = findCommand('help')!;
+  else if (has(sw, 'version')) cmd = findCommand('version')!;
+  else {
+    const name = args.shift();
+    if (name === undefined) {
+      process.stderr.write(usage());
+      return 1;
+    }
+    cmd = findCommand(name);
+    if (!cmd) {
+      out.err('Unknown command.');
+      process.stderr.write(usage());
+      return 1;
+    }
+    if (args.length < cmd.minArgs || (cmd.maxArgs >= 0 && args.length > cmd.maxArgs)) {
+      out.err('Incorrect number of arguments.');
+      process.stderr.write(usage());
+      return 1;
+    }
+  }
+  return runCommand(prog, cmd, sw, helpOrVersion ? [] : args, out, helpOrVersion);
+}
+
+async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: string[], out: Output, helpOrVersion: boolean): Promise<number> {
+  if (cmd.name === 'splitname') sw.count.columns = 1;
+  if (has(sw, 'select') && cmd.repeatable === 2) {
+    out.err('dmsetup-ts: --select is not supported by this emulation yet.');
+    return 1;
+  }
+
+  const dm = new Libdm(out, cmd.name === 'mangle' ? 'none' : sw.manglename);
+  const ctx: Ctx = {
+    prog, sw, dm, out, cmd,
+    multipleDevices: cmd.repeatable !== 0 && args.length !== 1 && (args.length > 0 || (!has(sw, 'uuid') && !has(sw, 'major'))),
+    stdin: readStdin,
+  };
+  let ret = 0;
+  try {
+    if (has(sw, 'columns') && !['help', 'splitname', 'version'].includes(cmd.name)) {
+      if (has(sw, 'sort') && (cmd.name === 'status' || cmd.name === 'table')) {
+        out.err('--sort is not yet supported with status and table.');
+        return 1;
+      }
+      const report = Report.init(ctx);
+      if (!report) return 1;
+      if (report.fields.length === 0) return 0; // -o help
+      ctx.report = report;
+    }
+    const { run } = await cmd.load();
+    let rest = args;
+    do {
+      if (!(await run(ctx, rest))) {
+        out.err('Command failed.');
+        ret = 1;
+        break;
+      }
+      rest = rest.slice(1);
+    } while (cmd.repeatable && rest.length > 0);
+    const { conciseOutputProduced } = await import('./commands/status.js');
+    if (conciseOutputProduced()) out.print('\n');
+    ctx.report?.output();
+  } catch (e) {
+    if (!(e instanceof NoKernel)) throw e;
+    out.err(`dmsetup-ts: cannot reach the emulated kernel: ${e.message}`);
+    out.err('Command failed.');
+    ret = 1;
+  } finally {
+    dm.close();
+  }
+  return helpOrVersion ? 0 : ret;
+}
+
+export { COMMANDS };

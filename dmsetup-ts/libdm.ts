@@ -1,0 +1,161 @@
+// What libdevmapper does between dmsetup and the kernel: one "task" per
+// ioctl, the error line it logs when one fails, name mangling, device
+// lookup by path, /dev/mapper nodes, and create = create + load + resume.
+
+import { strerror, KernelError } from '../kernel/errno.js';
+import type { DmInfo, TargetSpec, DeviceListEntry } from '../kernel/dm-ioctl.js';
+import { KernelClient, KernelUnreachable } from './client.js';
+import type { Output } from './output.js';
+
+export const LIBRARY_VERSION = '1.02.185 (2022-05-18)';
+
+/** How a task names its device. */
+export interface TaskDevice { name?: string; uuid?: string; major?: number; minor?: number }
+
+/** libdm's fatal condition for us: no kernel to talk to. */
+export class NoKernel extends Error {}
+
+export class Libdm {
+  private clientP: Promise<KernelClient> | null = null;
+
+  constructor(readonly out: Output, readonly mangling: 'none' | 'auto' | 'hex' = 'auto') {}
+
+  client(): Promise<KernelClient> {
+    this.clientP ??= KernelClient.connect().catch((e) => {
+      throw new NoKernel((e as Error).message);
+    });
+    return this.clientP;
+  }
+
+  close(): void { void this.clientP?.then((c) => c.close(), () => undefined); }
+
+  /** Run one ioctl. On failure log libdm's line (unless quiet for that errno) and return null. */
+  async task<T>(ioctl: string, op: string, dev: TaskDevice | null, args: Record<string, unknown> = {}, quietErrno?: string): Promise<T | null> {
+    const c = await this.client();
+    const ref = dev ? this.ref(dev) : undefined;
+    try {
+      return (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
+    } catch (e) {
+      if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
+      if (!(e instanceof KernelError)) throw e;
+      if (e.errno === quietErrno) return null;
+      this.out.err(`device-mapper: ${ioctl} ioctl on ${this.ioctlName(dev)} failed: ${strerror(e.errno)}`);
+      return null;
+    }
+  }
+
+  /** Raw call for our own operations (nodes, loop, I/O): throws KernelError. */
+  async call<T>(op: string, args: Record<string, unknown> = {}, payload: Buffer | null = null): Promise<{ result: T; payload: Buffer | null }> {
+    const c = await this.client();
+    try {
+      return await c.call<T>(op, args, payload);
+    } catch (e) {
+      if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
+      throw e;
+    }
+  }
+
+  /** `<name> <uuid>(<maj>:<min>)` as _do_dm_ioctl prints it. */
+  private ioctlName(dev: TaskDevice | null): string {
+    const name = dev?.name ? this.mangle(dev.name) : '';
+    const uuid = dev?.uuid ? this.mangle(dev.uuid) : '';
+    const num = dev?.major !== undefined && dev.major > 0 ? `(${dev.major}:${dev.minor ?? 0})` : '';
+    return `${name} ${uuid}${num}`;
+  }
+
+  private ref(dev: TaskDevice): Record<string, unknown> {
+    if (dev.name) return { name: this.mangle(dev.name) };
+    if (dev.uuid) return { uuid: this.mangle(dev.uuid) };
+    return { major: dev.major, minor: dev.minor };
+  }
+
+  // ---- names ----------------------------------------------------------------
+
+  /** Kernel form of a name in the current mangling mode (auto and hex: \xNN for unsafe bytes). */
+  mangle(s: string): string {
+    if (this.mangling === 'none') return s;
+    let out = '';
+    for (const ch of Buffer.from(s, 'utf8')) {
+      const c = String.fromCharCode(ch);
+      out += /[0-9A-Za-z#+\-.:=@_]/.test(c) ? c : `\\x${ch.toString(16).padStart(2, '0')}`;
+    }
+    return out;
+  }
+
+  /** Display form of a kernel name: \xNN decoded (auto mode). */
+  unmangle(s: string): string {
+    if (this.mangling === 'none' || !s.includes('\\x')) return s;
+    return Buffer.from(s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  }
+
+  // ---- convenience tasks ------------------------------------------------------
+
+  listDevices(): Promise<DeviceListEntry[] | null> { return this.task<DeviceListEntry[]>('names', 'listDevices', null); }
+
+  /** DM_DEVICE_INFO; null when the device does not exist (ENXIO is not logged). */
+  info(dev: TaskDevice, inactive = false): Promise<DmInfo | null> {
+    return this.task<DmInfo>('info', 'devStatus', dev, { inactive }, 'ENXIO');
+  }
+
+  /** dm_task_get_read_ahead: BLKRAGET on the node, logging why it can't be read. */
+  async readAhead(name: string): Promise<number | null> {
+    try {
+      return (await this.call<number>('readAhead', { name })).result;
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      this.out.err(`/dev/mapper/${name}: open failed: ${strerror(e.errno)}`);
+      return null;
+    }
+  }
+
+  /** The node libdm makes on resume (udev-less fallback). */
+  async addNode(name: string): Promise<void> { await this.call('nodeAdd', { name }); }
+  async removeNode(name: string): Promise<void> { await this.call('nodeRemove', { name }); }
+  async renameNode(from: string, to: string): Promise<void> { await this.call('nodeRename', { from, to }); }
+
+  /** A device argument with a `/`: the dm device whose node it is, or null. */
+  async resolvePath(p: string): Promise<string | null> {
+    try {
+      const r = (await this.call<{ dmName?: string }>('statPath', { path: p })).result;
+      if (r.dmName) return r.dmName;
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+    }
+    if (!p.startsWith('/') && p.split('/').length === 2) return this.resolvePath(`/dev/${p}`);
+    return null;
+  }
+
+  /**
+   * dm_task_create(DM_DEVICE_CREATE) with a table: create, load by number,
+   * resume; a failed load or resume removes the device again.
+   */
+  async createDevice(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, addNodeOnCreate: boolean): Promise<boolean> {
+    const dev: TaskDevice = { name, uuid };
+    const info = await this.task<DmInfo>('create', 'devCreate', dev, { name: this.mangle(name), uuid: uuid ? this.mangle(uuid) : '', minor });
+    if (!info) return false;
+    if (addNodeOnCreate) await this.addNode(info.name);
+    if (!table || table.length === 0) return true;
+    const numbered: TaskDevice = { name, uuid, major: info.major, minor: info.minor };
+    const byNumber = async (ioctl: string, op: string, args: Record<string, unknown>) => {
+      const c = await this.client();
+      try {
+        return (await c.call(op, { ...args, ref: { major: info.major, minor: info.minor } })).result;
+      } catch (e) {
+        if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
+        if (!(e instanceof KernelError)) throw e;
+        this.out.err(`device-mapper: ${ioctl} ioctl on ${this.ioctlName(numbered)} failed: ${strerror(e.errno)}`);
+        return null;
+      }
+    };
+    const ok = (await byNumber('reload', 'tableLoad', { targets: table, readOnly })) !== null &&
+      (await byNumber('resume', 'devResume', {})) !== null;
+    if (!ok) {
+      // Revert the creation.
+      if ((await this.task('remove', 'devRemove', { name }, {})) === null) this.out.err('Failed to revert device creation.');
+      await this.removeNode(info.name);
+      return false;
+    }
+    await this.addNode(info.name);
+    return true;
+  }
+}

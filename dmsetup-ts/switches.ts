@@ -1,0 +1,91 @@
+// dmsetup's command-line switches (lvm2 v2_03_16 _process_switches): the
+// option table in its order (getopt's ambiguity messages list it so), and
+// the checks made after parsing.
+
+import { atoi, getoptLong, type LongOption } from './getopt.js';
+
+const SHORTOPTS = 'cCfG:hj:m:M:no:O:rS:u:U:vy';
+
+/** long_options[] of dmsetup 1.02.185, in order; true = takes an argument. */
+const LONG: Array<[string, boolean]> = [
+  ['readonly', false], ['alias', true], ['alldevices', false], ['allprograms', false], ['allregions', false],
+  ['area', false], ['areas', true], ['areasize', true], ['bounds', true], ['checks', false], ['clear', false],
+  ['columns', false], ['concise', false], ['count', true], ['deferred', false], ['select', true], ['exec', true],
+  ['filemap', false], ['follow', true], ['force', false], ['foreground', false], ['gid', true], ['group', false],
+  ['groupid', true], ['help', false], ['histogram', false], ['inactive', false], ['interval', true], ['length', true],
+  ['manglename', true], ['major', true], ['minor', true], ['mode', true], ['nameprefixes', false], ['nogroup', false],
+  ['noflush', false], ['noheadings', false], ['nolockfs', false], ['noopencount', false], ['nosuffix', false],
+  ['notable', false], ['notimesuffix', false], ['udevcookie', true], ['nomonitor', false], ['noudevrules', false],
+  ['noudevsync', false], ['options', true], ['precise', false], ['programid', true], ['raw', false],
+  ['readahead', true], ['region', false], ['regions', true], ['regionid', true], ['relative', false],
+  ['retry', false], ['rows', false], ['segments', false], ['separator', true], ['setuuid', false],
+  ['showkeys', false], ['sort', true], ['start', true], ['table', true], ['target', true], ['tree', false],
+  ['uid', true], ['units', true], ['uuid', true], ['unbuffered', false], ['unquoted', false], ['userdata', true],
+  ['verbose', true], ['verifyudev', false], ['version', false], ['yes', false], ['addnodeonresume', false],
+  ['addnodeoncreate', false],
+];
+const LONG_OPTIONS: LongOption[] = LONG.map(([name, hasArg]) => ({ name, hasArg }));
+
+/** Short options and the long option each is the same switch as. */
+const SHORT_TO_LONG: Record<string, string> = {
+  c: 'columns', C: 'columns', f: 'force', G: 'gid', h: 'help', j: 'major', m: 'minor', M: 'mode',
+  n: 'notable', o: 'options', O: 'sort', r: 'readonly', S: 'select', u: 'uuid', U: 'uid', v: 'verbose', y: 'yes',
+};
+
+export interface Switches {
+  /** How many times each switch was given, by long name. */
+  count: Record<string, number>;
+  /** The last argument of each switch that takes one. */
+  value: Record<string, string>;
+  major?: number;
+  minor?: number;
+  manglename: 'none' | 'auto' | 'hex';
+}
+
+export function has(sw: Switches, name: string): boolean { return (sw.count[name] ?? 0) > 0; }
+
+export type SwitchResult = { sw: Switches; args: string[] } | { error: string };
+
+/** Parse argv (after the program name); errors are complete stderr text. */
+export function processSwitches(prog: string, argv: readonly string[]): SwitchResult {
+  const parsed = getoptLong(prog, argv, SHORTOPTS, LONG_OPTIONS);
+  const sw: Switches = { count: {}, value: {}, manglename: 'auto' };
+  const err = (msg: string): SwitchResult => ({ error: `${msg}\nCouldn't process command line.\n` });
+  for (const o of parsed.options) {
+    const name = SHORT_TO_LONG[o.key] ?? o.key;
+    sw.count[name] = (sw.count[name] ?? 0) + 1;
+    if (o.value === undefined) continue;
+    sw.value[name] = o.value;
+    switch (name) {
+      case 'major': sw.major = atoi(o.value); break;
+      case 'minor': sw.minor = atoi(o.value); break;
+      case 'count':
+        if (atoi(o.value) < 0) return err('Count must be zero or greater.');
+        break;
+      case 'interval':
+        if (atoi(o.value) <= 0) return err('Interval must be a positive integer.');
+        break;
+      case 'mode': {
+        const m = /^[ \t]*[+-]?[0-7]+$/.test(o.value) ? parseInt(o.value, 8) : NaN;
+        if (!m) return err(`Invalid argument for --mode: ${o.value}. `);
+        break;
+      }
+      case 'manglename': {
+        const v = o.value.toLowerCase();
+        if (v !== 'none' && v !== 'auto' && v !== 'hex') return err('Unknown name mangling mode.');
+        sw.manglename = v;
+        break;
+      }
+      case 'readahead': {
+        const v = o.value.toLowerCase();
+        if (v !== 'auto' && v !== 'none' && atoi(o.value) < -1) return err(`Negative read ahead value (${atoi(o.value)}) is not understood.`);
+        break;
+      }
+    }
+  }
+  if (parsed.error) return { error: parsed.error + "Couldn't process command line.\n" };
+  if (has(sw, 'major') !== has(sw, 'minor')) return err('Please specify both major number and minor number.');
+  if (has(sw, 'table') && has(sw, 'notable')) return err('--table and --notable are incompatible.');
+  if (has(sw, 'addnodeonresume') && has(sw, 'addnodeoncreate')) return err('--addnodeonresume and --addnodeoncreate are incompatible.');
+  return { sw, args: parsed.args };
+}

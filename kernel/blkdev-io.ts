@@ -1,0 +1,47 @@
+// I/O from user space on a block device, as `dd iflag/oflag=direct bs=N` does
+// it: the device is opened, each block is one bio, in order, stopping at the
+// first error.
+
+import { Bio, ReqOp, submitBioWait } from './bio.js';
+import type { BlockDevice } from './block.js';
+import type { Errno } from './errno.js';
+
+export interface IoResult { bytes: number; error?: Errno }
+
+/** Write data at sector in blocks of bs bytes (a multiple of 512). */
+export async function blkdevWrite(bdev: BlockDevice, sector: number, data: Buffer, bs: number): Promise<IoResult> {
+  bdev.open();
+  try {
+    let done = 0;
+    while (done < data.length) {
+      const len = Math.min(bs, data.length - done);
+      const s = sector + done / 512;
+      if (s + len / 512 > bdev.sizeSectors()) return { bytes: done, error: 'ENOSPC' };
+      const status = await submitBioWait(new Bio(ReqOp.WRITE, bdev, s, data.subarray(done, done + len)));
+      if (status) return { bytes: done, error: status === 'DM_REQUEUE' ? 'EIO' : status };
+      done += len;
+    }
+    return { bytes: done };
+  } finally {
+    bdev.close();
+  }
+}
+
+/** Read count sectors at sector in blocks of bs bytes; short at the end of the device. */
+export async function blkdevRead(bdev: BlockDevice, sector: number, count: number, bs: number): Promise<IoResult & { data: Buffer }> {
+  bdev.open();
+  try {
+    const end = Math.min(sector + count, bdev.sizeSectors());
+    const data = Buffer.alloc(Math.max(0, end - sector) * 512);
+    let done = 0;
+    while (done < data.length) {
+      const len = Math.min(bs, data.length - done);
+      const status = await submitBioWait(new Bio(ReqOp.READ, bdev, sector + done / 512, data.subarray(done, done + len)));
+      if (status) return { bytes: done, data: data.subarray(0, done), error: status === 'DM_REQUEUE' ? 'EIO' : status };
+      done += len;
+    }
+    return { bytes: done, data };
+  } finally {
+    bdev.close();
+  }
+}

@@ -1,0 +1,47 @@
+// The kernel process: boots an emulated kernel and serves it on the runtime
+// directory's socket until told to stop ("reboot"), or until the socket is
+// taken away from it.
+
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { bootKernel } from '../targets/modules.js';
+import { ensureRuntimeDir, runtimeDir, SOCKET_NAME } from './runtime-dir.js';
+import { listenExclusive, serve } from './server.js';
+
+async function main(): Promise<void> {
+  const dir = runtimeDir();
+  ensureRuntimeDir(dir);
+  const sockPath = path.join(dir, SOCKET_NAME);
+  const kernel = bootKernel({ virtualClock: process.env.DMSETUP_TS_CLOCK === 'virtual' });
+  const server = net.createServer();
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(watch);
+    server.close();
+    try { if (fs.statSync(sockPath).ino === myIno) fs.unlinkSync(sockPath); } catch { /* gone */ }
+    await Promise.race([kernel.shutdown(), new Promise((r) => setTimeout(r, 5000))]);
+    process.exit(0);
+  };
+  serve(kernel, server, () => void stop());
+  if (!(await listenExclusive(server, sockPath))) process.exit(0); // another kernel won the race
+  const myIno = fs.statSync(sockPath).ino;
+  // Our socket replaced or our directory removed: nobody can reach us any more.
+  const watch = setInterval(() => {
+    try {
+      if (fs.statSync(sockPath).ino !== myIno) void stop();
+    } catch {
+      void stop();
+    }
+  }, 1000);
+  watch.unref();
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((e) => {
+  process.stderr.write(`dmsetup-ts kernel: ${(e as Error).message}\n`);
+  process.exit(1);
+});

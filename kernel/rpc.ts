@@ -1,0 +1,118 @@
+// The operations the kernel process serves: the device-mapper ioctls, loop
+// control, block I/O, the kernel log and /dev/mapper nodes. Each takes JSON
+// arguments (and a payload) and returns JSON (and a payload), or throws a
+// KernelError whose errno the client turns into the text dmsetup prints.
+
+import * as path from 'node:path';
+import { KernelError, isErrno } from './errno.js';
+import { blkdevRead, blkdevWrite } from './blkdev-io.js';
+import { formatLogLine } from './klog.js';
+import type { BlockDevice } from './block.js';
+import type { DevRef, TargetSpec } from './dm-ioctl.js';
+import type { Kernel } from './kernel.js';
+
+export interface RpcReply { result?: unknown; payload?: Buffer }
+type Args = Record<string, unknown>;
+type Op = (k: Kernel, a: Args, payload: Buffer | null) => RpcReply | Promise<RpcReply>;
+
+const ref = (a: Args): DevRef => (a.ref ?? {}) as DevRef;
+const r = (result: unknown): RpcReply => ({ result });
+
+/** Read-ahead of every device-mapper device, in sectors (the 6.1 default: 128 KiB). */
+const DM_READ_AHEAD = 256;
+
+function blockDevice(k: Kernel, dev: string): BlockDevice {
+  const bdev = dev.startsWith('/dev/') ? k.lookupDevPath(dev) : k.dmIoctl.deviceByName(dev);
+  if (!bdev) throw new KernelError('ENOENT');
+  return bdev;
+}
+
+export const OPS: Record<string, Op> = {
+  // ---- device-mapper control (dm-ioctl) ----
+  version: (k) => r(k.dmIoctl.version()),
+  listDevices: (k) => r(k.dmIoctl.listDevices()),
+  listVersions: (k) => r(k.dmIoctl.listVersions()),
+  targetVersion: (k, a) => r(k.dmIoctl.targetVersion(String(a.name))),
+  devCreate: (k, a) => r(k.dmIoctl.devCreate(String(a.name), a.uuid ? String(a.uuid) : '', a.minor as number | undefined)),
+  devRemove: async (k, a) => r(await k.dmIoctl.devRemove(ref(a), Boolean(a.deferred))),
+  removeAll: async (k) => { await k.dmIoctl.removeAll(); return r(null); },
+  devRename: (k, a) => r(k.dmIoctl.devRename(ref(a), String(a.newValue), Boolean(a.setUuid))),
+  devSuspend: async (k, a) => r(await k.dmIoctl.devSuspend(ref(a), Boolean(a.noflush))),
+  devResume: async (k, a) => r(await k.dmIoctl.devResume(ref(a), Boolean(a.noflush))),
+  devStatus: (k, a) => r(k.dmIoctl.devStatus(ref(a), Boolean(a.inactive))),
+  devWait: async (k, a) => r(await k.dmIoctl.devWait(ref(a), Number(a.eventNr ?? 0))),
+  tableLoad: (k, a) => r(k.dmIoctl.tableLoad(ref(a), a.targets as TargetSpec[], Boolean(a.readOnly))),
+  tableClear: (k, a) => r(k.dmIoctl.tableClear(ref(a))),
+  tableDeps: (k, a) => r(k.dmIoctl.tableDeps(ref(a), Boolean(a.inactive))),
+  tableStatus: (k, a) => r(k.dmIoctl.tableStatus(ref(a), a.type === 'table' ? 'table' : 'info', Boolean(a.inactive))),
+  targetMessage: (k, a) => r(k.dmIoctl.targetMessage(ref(a), Number(a.sector), String(a.message))),
+
+  // ---- /dev/mapper nodes and block device queries ----
+  nodeAdd: (k, a) => { k.devfs.add(String(a.name)); return r(null); },
+  nodeRemove: (k, a) => { k.devfs.remove(String(a.name)); return r(null); },
+  nodeRename: (k, a) => { k.devfs.rename(String(a.from), String(a.to)); return r(null); },
+  nodeList: (k) => r(k.devfs.list()),
+  /** The read-ahead of /dev/mapper/NAME, as dm_task_get_read_ahead gets it. */
+  readAhead: (k, a) => {
+    // libdm reads sysfs (bdi/read_ahead_kb) when the gendisk exists, else opens the node.
+    const name = String(a.name);
+    const md = k.dmIoctl.deviceByName(name);
+    if (md?.hasDisk) return r(DM_READ_AHEAD);
+    throw new KernelError(k.devfs.has(name) ? 'ENXIO' : 'ENOENT');
+  },
+  /** Which block device a /dev path names: {major, minor, dmName?}. */
+  statPath: (k, a) => {
+    const bdev = k.lookupDevPath(String(a.path));
+    if (!bdev) throw new KernelError('ENOENT');
+    const md = k.dmIoctl.deviceByMinor(bdev.minor);
+    return r({ major: bdev.major, minor: bdev.minor, dmName: bdev.major === md?.major && md.minor === bdev.minor ? md.name : undefined });
+  },
+  /** Kernel name of a device number (for deps -o devname, ls --tree). */
+  devName: (k, a) => {
+    try {
+      return r(k.deviceByNumber(Number(a.major), Number(a.minor)).diskName);
+    } catch {
+      return r(null);
+    }
+  },
+
+  // ---- loop control ----
+  loopAttach: (k, a) => {
+    const l = k.loopAttach(a.number as number | undefined, path.resolve(String(a.file)), Boolean(a.readOnly));
+    return r({ number: l.minor });
+  },
+  loopDetach: (k, a) => {
+    const l = k.loop(Number(a.number));
+    if (!l) throw new KernelError('ENXIO');
+    l.detach();
+    return r(null);
+  },
+  loopList: (k) => r(k.loopDevices().filter((l) => l.attached).map((l) => ({ number: l.minor, file: l.file, sizeSectors: l.sizeSectors(), readOnly: l.readOnly, autoclear: l.autoclear }))),
+  loopExists: (k, a) => r(k.loop(Number(a.number)) !== undefined),
+
+  // ---- block I/O ----
+  ioWrite: async (k, a, payload) => {
+    const res = await blkdevWrite(blockDevice(k, String(a.dev)), Number(a.sector), payload ?? Buffer.alloc(0), Number(a.bs ?? 1 << 20));
+    return r(res);
+  },
+  ioRead: async (k, a) => {
+    const res = await blkdevRead(blockDevice(k, String(a.dev)), Number(a.sector), Number(a.count), Number(a.bs ?? 1 << 20));
+    return { result: { bytes: res.bytes, error: res.error }, payload: res.data };
+  },
+
+  // ---- the kernel itself ----
+  dmesg: (k, a) => r(k.klog.read(Boolean(a.clear)).map(formatLogLine)),
+  ping: (k) => r({ pid: process.pid, virtualClock: k.clock.virtual, uptimeMs: k.clock.nowMs() }),
+};
+
+export async function dispatch(k: Kernel, op: string, args: Args, payload: Buffer | null): Promise<RpcReply> {
+  const fn = OPS[op];
+  if (!fn) throw new KernelError('ENOSYS', `unknown operation ${op}`);
+  return fn(k, args, payload);
+}
+
+export function errnoOf(e: unknown): string {
+  if (e instanceof KernelError) return e.errno;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return isErrno(code) ? code : 'EIO';
+}

@@ -1,0 +1,59 @@
+// Table text as dmsetup reads it (libdm _parse_line): one target per line,
+// `START LENGTH TYPE PARAMS`, blank lines and `#` comments skipped, an inline
+// `#` ending the parameters.
+
+import type { TargetSpec } from '../kernel/dm-ioctl.js';
+
+const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\v' || c === '\f' || c === '\r';
+
+export type ParseResult = { targets: TargetSpec[] } | { error: string };
+
+/** `%llu` as glibc scans it: optional sign, digits; negative values wrap. */
+function scanU64(s: string, i: number): [number, number] | null {
+  while (i < s.length && isSpace(s[i]!)) i++;
+  const m = /^[+-]?[0-9]+/.exec(s.slice(i));
+  if (!m) return null;
+  let v = BigInt(m[0]);
+  v = BigInt.asUintN(64, v);
+  return [Number(v), i + m[0].length];
+}
+
+/** Parse one line; null if it is blank or a comment. */
+export function parseLine(raw: string): TargetSpec | null | 'invalid' {
+  const line = raw.replace(/[ \t\n\v\f\r]+$/, '');
+  let i = 0;
+  while (i < line.length && isSpace(line[i]!)) i++;
+  if (i >= line.length || line[i] === '#') return null;
+  const a = scanU64(line, i);
+  if (!a) return 'invalid';
+  const b = scanU64(line, a[1]);
+  if (!b) return 'invalid';
+  i = b[1];
+  while (i < line.length && isSpace(line[i]!)) i++;
+  let j = i;
+  while (j < line.length && !isSpace(line[j]!)) j++;
+  if (j === i) return 'invalid';
+  const type = line.slice(i, j);
+  while (j < line.length && isSpace(line[j]!)) j++;
+  let params = line.slice(j);
+  const hash = params.indexOf('#');
+  if (hash >= 0) params = params.slice(0, hash);
+  return { start: a[0], length: b[0], type, params };
+}
+
+/** A whole table; `source` names it in errors: a file name, `on stdin`, or '' for --table. */
+export function parseTable(text: string, source: string): ParseResult {
+  const targets: TargetSpec[] = [];
+  const lines = text.split('\n');
+  // getline() yields no empty last line after a final newline; --table's strchr loop does.
+  if (source !== '' && lines[lines.length - 1] === '') lines.pop();
+  for (let n = 0; n < lines.length; n++) {
+    const t = parseLine(lines[n]!);
+    if (t === 'invalid') return { error: `Invalid format on line ${n + 1} of table ${source}.` };
+    if (t) {
+      if (t.type.length > 15) return { error: `Target type name ${t.type} is too long.` };
+      targets.push(t);
+    }
+  }
+  return { targets };
+}
