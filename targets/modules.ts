@@ -9,6 +9,8 @@ import { errorTarget } from './error.js';
 import { linearTarget } from './linear.js';
 import { stripedTarget } from './striped.js';
 import { zeroTarget } from './zero.js';
+import { flakeyTarget } from './flakey.js';
+import { delayTarget } from './delay.js';
 
 /** A module that registers target types and nothing else. */
 export function targetModule(name: string, ...types: TargetType[]): KernelModule {
@@ -18,6 +20,8 @@ export function targetModule(name: string, ...types: TargetType[]): KernelModule
 export const MODULES: readonly KernelModule[] = [
   targetModule('dm_mod', errorTarget, linearTarget, stripedTarget),
   targetModule('dm_zero', zeroTarget),
+  targetModule('dm_flakey', flakeyTarget),
+  targetModule('dm_delay', delayTarget),
 ];
 
 /** A kernel with every module loaded: what the daemon runs and the library API returns. */
