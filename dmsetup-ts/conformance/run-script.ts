@@ -1,9 +1,9 @@
 // Runs one scenario script under sh in its sandbox, with a time limit; returns
 // everything it printed (stdout and stderr through one file, so in order).
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import type { Sandbox } from './sandbox.js';
+import { disposeSandbox, type Sandbox } from './sandbox.js';
 
 export interface ScriptRun {
   /** Combined stdout and stderr, in the order printed (so far, if it timed out). */
@@ -13,6 +13,9 @@ export interface ScriptRun {
   readonly timedOut: boolean;
   readonly ms: number;
 }
+
+/** Scenarios running now, by the pid of their sh (the process group). */
+const running = new Map<number, Sandbox>();
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -34,6 +37,7 @@ export async function runScript(sandbox: Sandbox, script: string, prelude: strin
       stdio: ['ignore', fd, fd],
       detached: true,
     });
+    if (child.pid !== undefined) running.set(child.pid, sandbox);
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child.pid);
@@ -43,6 +47,7 @@ export async function runScript(sandbox: Sandbox, script: string, prelude: strin
       child.on('exit', (code) => resolve(code));
     }).finally(() => clearTimeout(timer));
     killGroup(child.pid);
+    if (child.pid !== undefined) running.delete(child.pid);
   } finally {
     fs.closeSync(fd);
   }
@@ -68,4 +73,19 @@ async function stopKernel(sandbox: Sandbox): Promise<void> {
     stop.on('error', () => resolve());
     stop.on('exit', () => resolve());
   });
+}
+
+/**
+ * For an interrupted runner (^C): kills every running scenario, stops its
+ * kernel and removes its sandbox, synchronously, before the process exits.
+ */
+export function abortRunning(): void {
+  for (const [pid, sandbox] of running) {
+    killGroup(pid);
+    if (sandbox.kernelDir !== undefined && sandbox.cli !== undefined && fs.readdirSync(sandbox.kernelDir).length > 0) {
+      spawnSync(process.execPath, [sandbox.cli, 'kernel', 'stop'], { env: sandbox.env, stdio: 'ignore', timeout: 10_000 });
+    }
+    disposeSandbox(sandbox);
+  }
+  running.clear();
 }

@@ -59,7 +59,7 @@ export function makeSandbox(opts: { real: boolean; cli: string }): Sandbox {
       fs.writeFileSync(path.join(bin, name), text, { mode: 0o755 });
     }
     kernelDir = path.join(root, 'kernel');
-    fs.mkdirSync(kernelDir);
+    fs.mkdirSync(kernelDir, { mode: 0o700 });
     env.DMSETUP_TS_DIR = kernelDir;
     env.PATH = `${bin}${path.delimiter}${process.env.PATH ?? ''}`;
   }
