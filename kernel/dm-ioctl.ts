@@ -211,7 +211,7 @@ export class DmIoctl {
         }
         md.readOnly = table.readOnly;
       }
-      const r = md.resume();
+      const r = await md.resume();
       old?.destroy();
       if (r) throw new KernelError(r);
       return this.info(md);

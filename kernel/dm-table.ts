@@ -138,12 +138,12 @@ export class DmTable {
   async postsuspend(): Promise<void> { for (const t of this.targets) await t.target.postsuspend?.(); }
 
   /** dm_table_resume_targets: every preresume first (any may refuse), then every resume. */
-  resume(): Errno | 0 {
+  async resume(): Promise<Errno | 0> {
     for (const t of this.targets) {
       const r = t.target.preresume?.() ?? 0;
       if (r) return r;
     }
-    for (const t of this.targets) t.target.resume?.();
+    for (const t of this.targets) await t.target.resume?.();
     return 0;
   }
 

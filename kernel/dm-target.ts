@@ -31,7 +31,8 @@ export interface Target {
   postsuspend?(): void | Promise<void>;
   /** May refuse a resume with an errno. */
   preresume?(): Errno | 0;
-  resume?(): void;
+  /** May return a promise (e.g. a dirty log reading its device); the resume ioctl waits for it. */
+  resume?(): void | Promise<void>;
   dtr?(): void;
   /** Every device area the target maps (for the size check at table completion). */
   iterateDevices?(fn: (dev: DmDev, start: number, len: number) => void): void;

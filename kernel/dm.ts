@@ -222,11 +222,11 @@ export class MappedDevice implements BlockDevice {
   hasDiskType = false;
 
   /** dm_resume: resume every target, then let the deferred I/O go. */
-  resume(): Errno | 0 {
+  async resume(): Promise<Errno | 0> {
     if (!this.suspended) return 0;
     const map = this.live;
     if (!map || !map.sizeSectors()) return 'EINVAL';
-    const r = map.resume();
+    const r = await map.resume();
     if (r) return r;
     this.suspended = false;
     this.blockIo = false;
