@@ -32,6 +32,13 @@ export const run: CommandFn = async (ctx) => {
   }
   const type = devNameType(ctx);
   if (type === null) return false;
+  if (type === 'devno') {
+    // _display_name for every device, printed in one write.
+    const list = await ctx.dm.listDevices();
+    if (!list) return false;
+    ctx.out.print(list.length ? list.map((e) => `${ctx.dm.unmangle(e.name)}\t(${e.major}:${e.minor})\n`).join('') : 'No devices found\n');
+    return true;
+  }
   return processAll(ctx, [], async (c, _argv, entry?: DeviceListEntry) => {
     const e = entry!;
     const name = await deviceName(c, type, e.major, e.minor);
