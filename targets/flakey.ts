@@ -82,6 +82,8 @@ interface FlakeyC {
 
 // ---- the constructor's argument grammar --------------------------------------
 
+// 6.1 reads both intervals with _args[0], so a bad down interval is also
+// reported as "Invalid up interval" (the oracle agrees); _args[1] is unused.
 const CTR_ARGS = {
   up: { min: 0, max: UINT_MAX, error: 'Invalid up interval' },
   down: { min: 0, max: UINT_MAX, error: 'Invalid down interval' },
@@ -279,9 +281,11 @@ export const flakeyTarget: TargetType = {
     const start = parseU64(as.shift());
     if (start === undefined) throw new CtrError('Invalid device sector');
     const upInterval = readArg(CTR_ARGS.up, as);
-    const downInterval = readArg(CTR_ARGS.down, as);
-    if (!(upInterval + downInterval)) throw new CtrError('Total (up + down) interval is zero');
-    if (((upInterval + downInterval) >>> 0) < upInterval) throw new CtrError('Interval overflow');
+    const downInterval = readArg(CTR_ARGS.up, as);
+    // unsigned int sums: 4294967295 + 1 wraps to 0 and is "zero", not "overflow".
+    const total = (upInterval + downInterval) >>> 0;
+    if (!total) throw new CtrError('Total (up + down) interval is zero');
+    if (total < upInterval) throw new CtrError('Interval overflow');
 
     const fc: Omit<FlakeyC, 'dev'> & { dev?: DmDev } = {
       startTime, start, upInterval, downInterval,
