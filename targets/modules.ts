@@ -11,6 +11,7 @@ import { stripedTarget } from './striped.js';
 import { zeroTarget } from './zero.js';
 import { flakeyTarget } from './flakey.js';
 import { delayTarget } from './delay.js';
+import { dmMirrorModule } from './mirror/index.js';
 
 /** A module that registers target types and nothing else. */
 export function targetModule(name: string, ...types: TargetType[]): KernelModule {
@@ -19,6 +20,7 @@ export function targetModule(name: string, ...types: TargetType[]): KernelModule
 
 export const MODULES: readonly KernelModule[] = [
   targetModule('dm_mod', errorTarget, linearTarget, stripedTarget),
+  dmMirrorModule,
   targetModule('dm_zero', zeroTarget),
   targetModule('dm_flakey', flakeyTarget),
   targetModule('dm_delay', delayTarget),
