@@ -32,7 +32,7 @@ export class Libdm {
   /** Run one ioctl. On failure log libdm's line (unless quiet for that errno) and return null. */
   async task<T>(ioctl: string, op: string, dev: TaskDevice | null, args: Record<string, unknown> = {}, quietErrno?: string): Promise<T | null> {
     const c = await this.client();
-    const ref = dev ? this.ref(dev) : undefined;
+    const ref = dev && op !== 'devCreate' ? this.ref(dev) : undefined;
     try {
       return (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
     } catch (e) {
@@ -108,8 +108,17 @@ export class Libdm {
     }
   }
 
-  /** The node libdm makes on resume (udev-less fallback). */
-  async addNode(name: string): Promise<void> { await this.call('nodeAdd', { name }); }
+  /**
+   * The node libdm makes on resume (udev-less fallback). /dev/mapper/control
+   * and the directory's own `.` and `..` are there already and are not block devices.
+   */
+  async addNode(name: string): Promise<void> {
+    if (name === 'control' || name === '.' || name === '..') {
+      this.out.err(`A non-block device file at '/dev/mapper/${name}' is already present`);
+      return;
+    }
+    await this.call('nodeAdd', { name });
+  }
   async removeNode(name: string): Promise<void> { await this.call('nodeRemove', { name }); }
   async renameNode(from: string, to: string): Promise<void> { await this.call('nodeRename', { from, to }); }
 
@@ -130,7 +139,7 @@ export class Libdm {
    * resume; a failed load or resume removes the device again.
    */
   async createDevice(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, addNodeOnCreate: boolean): Promise<boolean> {
-    const dev: TaskDevice = { name, uuid };
+    const dev: TaskDevice = minor !== undefined ? { name, uuid, major: 254, minor } : { name, uuid };
     const info = await this.task<DmInfo>('create', 'devCreate', dev, { name: this.mangle(name), uuid: uuid ? this.mangle(uuid) : '', minor });
     if (!info) return false;
     if (addNodeOnCreate) await this.addNode(info.name);

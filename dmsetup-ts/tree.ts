@@ -1,93 +1,181 @@
-// dmsetup ls --tree: devices as a dependency tree, roots being the devices
-// no other device uses, children in deps order, other block devices as leaves.
+// dmsetup ls --tree: libdm's dependency tree and dmsetup's drawing of it
+// (_display_tree_node, _out_prefix, pstree's symbols), compact, inverted,
+// attributes, and truncation at the terminal width (80 when not a tty).
 
-import type { DeviceListEntry, DmInfo } from '../kernel/dm-ioctl.js';
-import { DM_MAJOR } from '../kernel/block.js';
+import type { DmInfo } from '../kernel/dm-ioctl.js';
 import type { Ctx } from './command.js';
 import { has } from './switches.js';
 
-interface Node { major: number; minor: number; entry?: DeviceListEntry; info?: DmInfo; children: Node[]; parents: number }
+/** A dm_tree node: uses = its dependencies, usedBy = devices using it. */
+interface TreeNode { major: number; minor: number; name: string; info?: DmInfo; uses: TreeNode[]; usedBy: TreeNode[] }
 
-const TREE_OPTIONS = ['ascii', 'utf', 'vt100', 'compact', 'inverted', 'notrunc', 'blkdevname', 'device', 'nodevice', 'active', 'open', 'rw', 'uuid'];
+interface Symbols { empty2: string; branch2: string; vert2: string; last2: string; single3: string; first3: string }
+const ASCII: Symbols = { empty2: '  ', branch2: '|-', vert2: '| ', last2: '`-', single3: '---', first3: '-+-' };
+const UTF: Symbols = { empty2: '  ', branch2: '\u251c\u2500', vert2: '\u2502 ', last2: '\u2514\u2500', single3: '\u2500\u2500\u2500', first3: '\u2500\u252c\u2500' };
+const VT_BEG = '\x1b(0\x0f', VT_END = '\x1b(B';
+const VT100: Symbols = { empty2: '  ', branch2: `${VT_BEG}tq${VT_END}`, vert2: `${VT_BEG}x${VT_END} `, last2: `${VT_BEG}mq${VT_END}`, single3: `${VT_BEG}qqq${VT_END}`, first3: `${VT_BEG}qwq${VT_END}` };
+
+interface TreeSwitches { device: boolean; blkdevname: boolean; active: boolean; rw: boolean; open: boolean; uuid: boolean; compact: boolean; truncate: boolean; bottomUp: boolean; sym: Symbols }
+
+/** _process_tree_options: each word may be a prefix of an option name. */
+function treeOptions(ctx: Ctx): TreeSwitches | null {
+  const locale = process.env.LC_ALL || process.env.LC_CTYPE || process.env.LANG || '';
+  const sw: TreeSwitches = { device: true, blkdevname: false, active: false, rw: false, open: false, uuid: false, compact: false, truncate: true, bottomUp: false, sym: /utf-?8/i.test(locale) ? UTF : ASCII };
+  const options = has(ctx.sw, 'options') ? ctx.sw.value.options ?? '' : '';
+  let rest = options;
+  while (rest) {
+    const comma = rest.indexOf(',');
+    const word = comma < 0 ? rest : rest.slice(0, comma);
+    const is = (name: string) => name.startsWith(word);
+    if (is('device')) sw.device = true;
+    else if (is('blkdevname')) sw.blkdevname = true;
+    else if (is('nodevice')) sw.device = false;
+    else if (is('status') || is('table')) { /* accepted; dmsetup displays nothing for them */ }
+    else if (is('active')) sw.active = true;
+    else if (is('open')) sw.open = true;
+    else if (is('uuid')) sw.uuid = true;
+    else if (is('rw')) sw.rw = true;
+    else if (is('utf')) sw.sym = UTF;
+    else if (is('vt100')) sw.sym = VT100;
+    else if (is('ascii')) sw.sym = ASCII;
+    else if (is('inverted')) sw.bottomUp = true;
+    else if (is('compact')) sw.compact = true;
+    else if (is('notrunc')) sw.truncate = false;
+    else {
+      ctx.out.err(`Tree options not recognised: ${rest}.`);
+      ctx.out.err("Couldn't process command line.");
+      return null;
+    }
+    if (comma < 0) break;
+    rest = rest.slice(comma + 1);
+  }
+  return sw;
+}
+
+/** Build the tree as libdm's dm_tree_add_dev does, device by device in list order. */
+async function buildTree(ctx: Ctx): Promise<TreeNode | null> {
+  const root: TreeNode = { major: 0, minor: 0, name: '', uses: [], usedBy: [] };
+  const nodes = new Map<string, TreeNode>();
+  const link = (parent: TreeNode, child: TreeNode) => {
+    if (parent.uses.includes(child)) return;
+    if (parent === root) {
+      if (child.usedBy.length) return; // already has a parent
+    } else {
+      const i = root.uses.indexOf(child);
+      if (i >= 0) { root.uses.splice(i, 1); child.usedBy.splice(child.usedBy.indexOf(root), 1); }
+    }
+    if (child === root) {
+      if (parent.uses.length) return;
+    } else {
+      const i = root.usedBy.indexOf(parent);
+      if (i >= 0) { root.usedBy.splice(i, 1); parent.uses.splice(parent.uses.indexOf(root), 1); }
+    }
+    parent.uses.push(child);
+    child.usedBy.push(parent);
+  };
+  const list = await ctx.dm.listDevices();
+  if (!list) return null;
+  if (!list.length) ctx.out.print('No devices found\n');
+  const byNumber = new Map(list.map((e) => [`${e.major}:${e.minor}`, e]));
+  const add = async (parent: TreeNode, major: number, minor: number): Promise<boolean> => {
+    const key = `${major}:${minor}`;
+    let node = nodes.get(key);
+    const isNew = !node;
+    if (!node) {
+      const e = byNumber.get(key);
+      node = { major, minor, name: e ? ctx.dm.unmangle(e.name) : '', uses: [], usedBy: [] };
+      nodes.set(key, node);
+    }
+    link(parent, node);
+    if (!isNew) return true;
+    const e = byNumber.get(key);
+    let deps: Array<{ major: number; minor: number }> = [];
+    if (e) {
+      const r = await ctx.dm.task<{ info: DmInfo; deps: Array<{ major: number; minor: number }> }>('deps', 'tableDeps', { name: ctx.dm.unmangle(e.name) });
+      if (!r) return false;
+      node.info = r.info;
+      deps = r.deps;
+    }
+    if (!deps.length) link(node, root);
+    for (const d of deps) if (!(await add(node, d.major, d.minor))) return false;
+    return true;
+  };
+  for (const e of list) if (!(await add(root, e.major, e.minor))) return null;
+  return root;
+}
 
 export async function displayTree(ctx: Ctx): Promise<boolean> {
-  const opts = new Set<string>();
-  if (has(ctx.sw, 'options') && ctx.sw.value.options) {
-    for (const o of ctx.sw.value.options.split(',')) {
-      if (!TREE_OPTIONS.includes(o)) {
-        ctx.out.err(`Tree options not recognised: ${o}.`);
-        ctx.out.err("Couldn't process command line.");
-        return false;
-      }
-      opts.add(o);
-    }
-  }
-  if (opts.has('compact') || opts.has('inverted')) {
-    ctx.out.err('dmsetup-ts: ls --tree -o compact and inverted are not supported by this emulation.');
-    return false;
-  }
-  const list = await ctx.dm.listDevices();
-  if (!list) return false;
-  if (list.length === 0) {
-    ctx.out.print('No devices found\n');
-    return true;
-  }
-  const nodes = new Map<string, Node>();
-  const node = (major: number, minor: number): Node => {
-    const key = `${major}:${minor}`;
-    let n = nodes.get(key);
-    if (!n) nodes.set(key, (n = { major, minor, children: [], parents: 0 }));
-    return n;
-  };
-  for (const e of list) {
-    const n = node(e.major, e.minor);
-    n.entry = e;
-    const r = await ctx.dm.task<{ info: DmInfo; deps: Array<{ major: number; minor: number }> }>('deps', 'tableDeps', { name: ctx.dm.unmangle(e.name) });
-    if (!r) return false;
-    n.info = r.info;
-    for (const d of r.deps) {
-      const child = node(d.major, d.minor);
-      n.children.push(child);
-      child.parents++;
-    }
-  }
-  const locale = process.env.LC_ALL || process.env.LC_CTYPE || process.env.LANG || '';
-  const utf = opts.has('utf') || (!opts.has('ascii') && !opts.has('vt100') && /utf-?8/i.test(locale));
-  const [tee, last, bar] = utf ? ['├─', '└─', '│ '] : ['|-', '`-', '| '];
-  const showDevice = !opts.has('nodevice');
+  const sw = treeOptions(ctx);
+  if (!sw) return false;
+  const root = await buildTree(ctx);
+  if (!root) return false;
+  const termwidth = sw.sym !== VT100 && process.stdout.isTTY && process.stdout.columns > 3 ? process.stdout.columns - 3 : 80;
+  const printAttribute = sw.active || sw.rw || sw.open || sw.uuid;
+  const compact = sw.compact && !printAttribute;
+  const width: number[] = [];
+  const more: boolean[] = [];
   let out = '';
-  const label = async (n: Node): Promise<string> => {
-    const name = n.entry ? ctx.dm.unmangle(n.entry.name) : '';
-    let dev = '';
-    if (showDevice) {
-      if (opts.has('blkdevname')) {
-        const kname = n.major === DM_MAJOR ? `dm-${n.minor}` : (await ctx.dm.call<string | null>('devName', { major: n.major, minor: n.minor })).result;
-        dev = ` <${kname ?? `${n.major}:${n.minor}`}>`;
-      } else dev = ` (${n.major}:${n.minor})`;
-    }
-    const extra: string[] = [];
-    if (n.info) {
-      if (opts.has('active')) extra.push(n.info.suspended ? 'SUSPENDED' : 'ACTIVE');
-      if (opts.has('rw')) extra.push(n.info.readOnly ? 'RO' : 'RW');
-      if (opts.has('open')) extra.push(String(n.info.openCount));
-      if (opts.has('uuid')) extra.push(ctx.dm.unmangle(n.info.uuid));
-    }
-    return name + dev + (extra.length ? ` [${extra.join(', ')}]` : '');
-  };
-  const walk = async (n: Node, prefix: string): Promise<void> => {
-    for (let i = 0; i < n.children.length; i++) {
-      const c = n.children[i]!;
-      const isLast = i === n.children.length - 1;
-      out += `${prefix} ${isLast ? last : tee}${await label(c)}\n`;
-      await walk(c, `${prefix} ${isLast ? '  ' : bar}`);
+  let curX = 1;
+  let lastChar = '';
+
+  const outChar = (c: string) => {
+    curX++;
+    if (!sw.truncate) { out += c; return; }
+    if (curX <= termwidth) out += c;
+    if (curX === termwidth + 1) {
+      if (lastChar || c.charCodeAt(0) > 0x7f) out += '...';
+      else { lastChar = c; curX--; }
     }
   };
-  for (const e of list) {
-    const n = nodes.get(`${e.major}:${e.minor}`)!;
-    if (n.parents) continue;
-    out += `${await label(n)}\n`;
-    await walk(n, '');
-  }
+  const outString = (s: string) => { for (const c of s) outChar(c); };
+  const outNewline = () => {
+    if (lastChar && curX === termwidth) out += lastChar;
+    lastChar = '';
+    out += '\n';
+    curX = 1;
+  };
+  const outPrefix = (depth: number) => {
+    for (let d = 0; d < depth; d++) {
+      for (let x = (width[d] ?? 0) + 1; x > 0; x--) outChar(' ');
+      outString(d === depth - 1 ? (!more[depth] ? sw.sym.last2 : sw.sym.branch2) : more[d + 1] ? sw.sym.vert2 : sw.sym.empty2);
+    }
+  };
+  const children = (n: TreeNode) => (sw.bottomUp ? n.usedBy : n.uses);
+  const displayNode = async (node: TreeNode, depth: number, lastChild: boolean, hasChildren: boolean) => {
+    if (!node.name && !sw.device && !sw.blkdevname) return;
+    more[depth] = !lastChild;
+    width[depth] = 0;
+    const firstOnLine = curX === 1;
+    if (!compact || firstOnLine) outPrefix(depth);
+    const offset = curX;
+    if (compact && !firstOnLine) outString(more[depth] ? sw.sym.first3 : sw.sym.single3);
+    outString(node.name);
+    if (sw.blkdevname) {
+      const n = (await ctx.dm.call<{ diskName: string } | null>('devName', { major: node.major, minor: node.minor })).result;
+      if (n) outString(` <${n.diskName}>`);
+    }
+    if (sw.device) outString(` (${node.major}:${node.minor})`);
+    if (printAttribute && node.info) {
+      const attrs: string[] = [];
+      if (sw.active) attrs.push(node.info.suspended ? 'SUSPENDED' : 'ACTIVE');
+      if (sw.rw) attrs.push(node.info.readOnly ? 'RO' : 'RW');
+      if (sw.open) attrs.push(String(node.info.openCount));
+      if (sw.uuid) attrs.push(ctx.dm.unmangle(node.info.uuid));
+      outString(` [${attrs.join(', ')}]`);
+    }
+    if (compact) width[depth] = curX - offset;
+    if (!compact || !hasChildren) outNewline();
+  };
+  const walk = async (node: TreeNode, depth: number) => {
+    const kids = children(node).filter((c) => c !== root);
+    for (let i = 0; i < kids.length; i++) {
+      const child = kids[i]!;
+      const hasChildren = children(child).some((c) => c !== root);
+      await displayNode(child, depth, i === kids.length - 1, hasChildren);
+      if (hasChildren) await walk(child, depth + 1);
+    }
+  };
+  await walk(root, 0);
   ctx.out.print(out);
   return true;
 }

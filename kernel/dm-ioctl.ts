@@ -302,7 +302,6 @@ export class DmIoctl {
     }
     if (argv[0]!.startsWith('@')) {
       if (argv[0] === '@cancel_deferred_remove') {
-        if (!md.deferredRemove) throw new KernelError('ENXIO');
         md.deferredRemove = false;
         return { info: this.info(md) };
       }

@@ -84,6 +84,7 @@ export class Kernel {
 
   /** A block device by number (blkdev_get_by_dev). */
   deviceByNumber(major: number, minor: number): BlockDevice {
+    // loop was loaded with max_loop=16: minors past those do not appear on open (ENXIO, as the oracle shows).
     const dev = major === LOOP_MAJOR ? this.loops.get(minor) : major === DM_MAJOR ? this.dmIoctl.deviceByMinor(minor) : undefined;
     if (!dev) throw new KernelError('ENXIO');
     return dev;

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { KernelError, isErrno } from './errno.js';
 import { blkdevRead, blkdevWrite } from './blkdev-io.js';
 import { formatLogLine } from './klog.js';
-import type { BlockDevice } from './block.js';
+import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
 import type { DevRef, TargetSpec } from './dm-ioctl.js';
 import type { Kernel } from './kernel.js';
 
@@ -35,7 +35,7 @@ export const OPS: Record<string, Op> = {
   targetVersion: (k, a) => r(k.dmIoctl.targetVersion(String(a.name))),
   devCreate: (k, a) => r(k.dmIoctl.devCreate(String(a.name), a.uuid ? String(a.uuid) : '', a.minor as number | undefined)),
   devRemove: async (k, a) => r(await k.dmIoctl.devRemove(ref(a), Boolean(a.deferred))),
-  removeAll: async (k) => { await k.dmIoctl.removeAll(); return r(null); },
+  removeAll: async (k) => { await k.dmIoctl.removeAll(); return r(true); },
   devRename: (k, a) => r(k.dmIoctl.devRename(ref(a), String(a.newValue), Boolean(a.setUuid))),
   devSuspend: async (k, a) => r(await k.dmIoctl.devSuspend(ref(a), Boolean(a.noflush))),
   devResume: async (k, a) => r(await k.dmIoctl.devResume(ref(a), Boolean(a.noflush))),
@@ -69,11 +69,14 @@ export const OPS: Record<string, Op> = {
   },
   /** Kernel name of a device number (for deps -o devname, ls --tree). */
   devName: (k, a) => {
-    try {
-      return r(k.deviceByNumber(Number(a.major), Number(a.minor)).diskName);
-    } catch {
-      return r(null);
+    // What /sys/dev/block/MAJ:MIN tells: nothing for a dm device without a gendisk.
+    const major = Number(a.major), minor = Number(a.minor);
+    if (major === DM_MAJOR) {
+      const md = k.dmIoctl.deviceByMinor(minor);
+      return r(md?.hasDisk ? { diskName: md.diskName, dmName: md.name } : null);
     }
+    const loop = major === LOOP_MAJOR ? k.loop(minor) : undefined;
+    return r(loop ? { diskName: loop.diskName } : null);
   },
 
   // ---- loop control ----

@@ -1,7 +1,6 @@
 // dmsetup deps: the devices a table uses, most recently referenced first.
 
 import type { DmInfo } from '../../kernel/dm-ioctl.js';
-import { DM_MAJOR } from '../../kernel/block.js';
 import { processAll, taskDevice, wantsAll, type CommandFn, type Ctx } from '../command.js';
 import { has } from '../switches.js';
 import { displayInfo } from './info.js';
@@ -24,15 +23,15 @@ export function devNameType(ctx: Ctx): DevNameType | null {
   return type;
 }
 
-/** dm_device_get_name: the dm name (devname) or kernel name (blkdevname, loopN); null for devno. */
+/**
+ * dm_device_get_name: the dm name (devname) or kernel name (blkdevname, loopN)
+ * as sysfs gives them; null for devno or when sysfs has nothing (no gendisk).
+ */
 export async function deviceName(ctx: Ctx, type: DevNameType, major: number, minor: number): Promise<string | null> {
   if (type === 'devno') return null;
-  if (type === 'devname' && major === DM_MAJOR) {
-    const list = await ctx.dm.listDevices();
-    const d = list?.find((e) => e.major === major && e.minor === minor);
-    if (d) return ctx.dm.unmangle(d.name);
-  }
-  return (await ctx.dm.call<string | null>('devName', { major, minor })).result;
+  const n = (await ctx.dm.call<{ diskName: string; dmName?: string } | null>('devName', { major, minor })).result;
+  if (!n) return null;
+  return type === 'devname' && n.dmName !== undefined ? ctx.dm.unmangle(n.dmName) : n.diskName;
 }
 
 export const run: CommandFn = async (ctx, argv, names) => {
