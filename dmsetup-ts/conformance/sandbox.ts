@@ -44,10 +44,10 @@ export function makeSandbox(opts: { real: boolean; cli: string }): Sandbox {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dmsetup-ts-conformance-'));
   const work = path.join(root, 'work');
   fs.mkdirSync(work);
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DMSETUP_TS_')) env[k] = v;
-  env.LC_ALL = 'C';
-  env.DM_DISABLE_UDEV = '1';
+  // As little as the oracle's init gives, so that a scenario sees the same on
+  // every machine (and no NODE_OPTIONS of a test harness slows every command).
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', LC_ALL: 'C', DM_DISABLE_UDEV: '1' };
+  if (process.env.TMPDIR !== undefined) env.TMPDIR = process.env.TMPDIR;
   let kernelDir: string | undefined;
   if (!opts.real) {
     const bin = path.join(root, 'bin');
