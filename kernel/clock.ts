@@ -26,8 +26,11 @@ export class RealClock implements Clock {
   nowMs(): number { return performance.now() - this.boot; }
 
   setTimer(ms: number, fn: () => void): Timer {
-    const t = setTimeout(() => this.defer(fn), ms);
-    return { cancel: () => clearTimeout(t) };
+    // Cancelling must also stop a timer that has fired but whose function is
+    // still queued (del_timer_sync: the handler will not run afterwards).
+    let cancelled = false;
+    const t = setTimeout(() => this.defer(() => { if (!cancelled) fn(); }), delayOf(ms));
+    return { cancel: () => { cancelled = true; clearTimeout(t); } };
   }
 
   defer(fn: () => void): void {
@@ -69,21 +72,25 @@ export class VirtualClock implements Clock {
   private queue: Array<() => void> = [];
   private scheduled = false;
   private idleWaiters: Array<() => void> = [];
+  /** Bumped by every defer and setTimer: how drain tells that something ran while it waited. */
+  private activity = 0;
 
-  /** autoAdvance: jump to the next timer whenever the run queue is empty. */
+  /** autoAdvance: jump to the next timer whenever nothing else can run. */
   constructor(private readonly autoAdvance = true) {}
 
   nowMs(): number { return this.now; }
 
   setTimer(ms: number, fn: () => void): Timer {
-    const t: VirtualTimer = { at: this.now + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    const t: VirtualTimer = { at: this.now + delayOf(ms), seq: this.seq++, fn, cancelled: false };
     this.timers.push(t);
+    this.activity++;
     this.kick();
     return { cancel: () => { t.cancelled = true; } };
   }
 
   defer(fn: () => void): void {
     this.queue.push(fn);
+    this.activity++;
     this.kick();
   }
 
@@ -101,7 +108,7 @@ export class VirtualClock implements Clock {
   }
 
   settle(): Promise<void> {
-    return new Promise((resolve) => { this.idleWaiters.push(resolve); this.kick(true); });
+    return new Promise((resolve) => { this.idleWaiters.push(resolve); this.kick(); });
   }
 
   private nextTimer(): VirtualTimer | undefined {
@@ -117,7 +124,7 @@ export class VirtualClock implements Clock {
     t.fn();
   }
 
-  private kick(_force = false): void {
+  private kick(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => this.drain());
@@ -126,17 +133,30 @@ export class VirtualClock implements Clock {
   private drain(): void {
     this.scheduled = false;
     runQueue(this.queue);
-    if (this.autoAdvance) {
-      // Nothing else can run: let time pass to the next timer.
-      let next = this.nextTimer();
-      while (next && this.queue.length === 0) {
-        this.fire(next);
-        runQueue(this.queue);
-        next = this.nextTimer();
-        if (next) { this.kick(); break; } // yield to the event loop between timers
-      }
+    // Timers already due run now; time does not move for them.
+    for (let t = this.nextTimer(); t && t.at <= this.now; t = this.nextTimer()) {
+      this.fire(t);
+      runQueue(this.queue);
     }
-    if (this.queue.length === 0 && (!this.autoAdvance || !this.nextTimer())) {
+    if (this.autoAdvance && this.nextTimer()) {
+      // Let time pass only when nothing else can run. The work just done may
+      // have resolved promises whose continuations (a test's next step, a
+      // request handler) run after this callback returns: give them a turn of
+      // the event loop first, and move time only if none of them deferred
+      // work or set a timer meanwhile.
+      const seen = this.activity;
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        if (this.activity === seen && this.queue.length === 0) {
+          const next = this.nextTimer();
+          if (next) this.fire(next);
+        }
+        this.kick();
+      });
+      return;
+    }
+    if (this.queue.length === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
@@ -146,10 +166,24 @@ export class VirtualClock implements Clock {
   }
 }
 
+/** A timer's delay: negative or not a number means now. */
+function delayOf(ms: number): number {
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}
+
 function runQueue(queue: Array<() => void>): void {
   // FIFO, including work queued while running; safe if a function drains too.
+  // If one throws, the rest of its batch goes back to the front of the queue
+  // before the error propagates, so no work is silently lost.
   while (queue.length > 0) {
     const batch = queue.splice(0);
-    for (const fn of batch) fn();
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        batch[i]!();
+      } catch (e) {
+        queue.unshift(...batch.slice(i + 1));
+        throw e;
+      }
+    }
   }
 }
