@@ -1,0 +1,104 @@
+// The mirror target's costs: building and reporting a 1 TiB mirror with
+// 512 KiB regions (2,097,152 regions); 1 MiB writes through a two-leg mirror
+// against writing the same bytes to both leg files; resync of a 1 GiB mirror
+// against copying the leg file.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { bootKernel } from '../targets/modules.js';
+import { Bio, ReqOp, submitBioWait } from '../kernel/bio.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { BenchResult } from './run.js';
+
+function sparse(dir: string, name: string, bytes: number): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, Buffer.alloc(0));
+  fs.truncateSync(f, bytes);
+  return f;
+}
+
+async function create(k: Kernel, name: string, len: number, params: string): Promise<void> {
+  k.dmIoctl.devCreate(name);
+  k.dmIoctl.tableLoad({ name }, [{ start: 0, length: len, type: 'mirror', params }]);
+  await k.dmIoctl.devResume({ name });
+}
+
+function inSync(k: Kernel, name: string): boolean {
+  const p = k.dmIoctl.tableStatus({ name }, 'info').targets[0]!.params;
+  const m = / (\d+)\/(\d+) 1 /.exec(p);
+  return !!m && m[1] === m[2];
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirror-bench-'));
+  try {
+    // 1 TiB, 512 KiB regions.
+    {
+      const k = bootKernel();
+      const TiB = 2 ** 40;
+      k.loopAttach(0, sparse(dir, 'big0', TiB));
+      k.loopAttach(1, sparse(dir, 'big1', TiB));
+      (globalThis as { gc?: () => void }).gc?.();
+      const mem0 = process.memoryUsage();
+      const t0 = performance.now();
+      await create(k, 'big', TiB / 512, 'core 2 1024 nosync 2 /dev/loop0 0 /dev/loop1 0');
+      const status = k.dmIoctl.tableStatus({ name: 'big' }, 'info').targets[0]!.params;
+      const ms = performance.now() - t0;
+      const mem1 = process.memoryUsage();
+      const extra = (mem1.heapUsed + mem1.arrayBuffers - mem0.heapUsed - mem0.arrayBuffers) / 2 ** 20;
+      if (!status.includes('2097152/2097152')) throw new Error(`unexpected status ${status}`);
+      out.push({ name: 'mirror 1 TiB / 512 KiB regions: create + status', value: +ms.toFixed(1), unit: 'ms', goal: '< 1000 ms', met: ms < 1000 });
+      out.push({ name: 'mirror 1 TiB / 512 KiB regions: extra memory', value: +extra.toFixed(1), unit: 'MiB', goal: '< 32 MiB', met: extra < 32 });
+      await k.shutdown();
+    }
+    // 1 MiB writes through a two-leg mirror vs writing both files.
+    {
+      const k = bootKernel();
+      const MiB = 2 ** 20, total = 256 * MiB;
+      const f0 = sparse(dir, 'w0', total), f1 = sparse(dir, 'w1', total);
+      k.loopAttach(2, f0); k.loopAttach(3, f1);
+      await create(k, 'w', total / 512, 'core 2 1024 nosync 2 /dev/loop2 0 /dev/loop3 0');
+      const md = k.dmIoctl.deviceByName('w')!;
+      const buf = Buffer.alloc(MiB, 0x5a);
+      let t0 = performance.now();
+      for (let off = 0; off < total; off += MiB) await submitBioWait(new Bio(ReqOp.WRITE, md, off / 512, buf));
+      const mirrorMs = performance.now() - t0;
+      await k.shutdown();
+      const d0 = sparse(dir, 'x0', total), d1 = sparse(dir, 'x1', total);
+      const fd0 = fs.openSync(d0, 'r+'), fd1 = fs.openSync(d1, 'r+');
+      t0 = performance.now();
+      for (let off = 0; off < total; off += MiB) { fs.writeSync(fd0, buf, 0, MiB, off); fs.writeSync(fd1, buf, 0, MiB, off); }
+      const directMs = performance.now() - t0;
+      fs.closeSync(fd0); fs.closeSync(fd1);
+      const mbps = total / MiB / (mirrorMs / 1000);
+      out.push({ name: 'mirror 1 MiB writes, 2 legs: throughput', value: +mbps.toFixed(0), unit: 'MiB/s', goal: 'ratio to writing both leg files', ratio: +(directMs / mirrorMs).toFixed(2) });
+      for (const f of [f0, f1, d0, d1]) fs.rmSync(f);
+    }
+    // Resync of 1 GiB vs copying the leg file.
+    {
+      const k = bootKernel();
+      const GiB = 2 ** 30;
+      const f0 = sparse(dir, 'r0', GiB), f1 = sparse(dir, 'r1', GiB);
+      // Real data on leg 0 so the copy is not of holes only.
+      const fd = fs.openSync(f0, 'r+');
+      const chunk = Buffer.alloc(2 ** 20, 0x33);
+      for (let off = 0; off < GiB; off += chunk.length) fs.writeSync(fd, chunk, 0, chunk.length, off);
+      fs.closeSync(fd);
+      k.loopAttach(4, f0); k.loopAttach(5, f1);
+      let t0 = performance.now();
+      await create(k, 'r', GiB / 512, 'core 1 1024 2 /dev/loop4 0 /dev/loop5 0');
+      while (!inSync(k, 'r')) await new Promise((res) => setImmediate(res));
+      const resyncMs = performance.now() - t0;
+      await k.shutdown();
+      t0 = performance.now();
+      fs.copyFileSync(f0, path.join(dir, 'r2'));
+      const copyMs = performance.now() - t0;
+      out.push({ name: 'mirror resync 1 GiB (512 KiB regions)', value: +resyncMs.toFixed(0), unit: 'ms', goal: 'ratio to copying the leg file', ratio: +(copyMs / resyncMs).toFixed(2) });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
