@@ -28,6 +28,8 @@ export interface Ctx {
   stdin(): Promise<string>;
   /** The column report being filled (-c). */
   report?: Report;
+  /** With -S on a command that selects devices: that command, run per selected device from `info -c`. */
+  selectionCommand?: CommandDef;
 }
 
 /** One run of a command for one device argument (or, from processAll, one listed device). */

@@ -54,9 +54,12 @@ export async function dmsetupMain(prog: string, argv: string[], out: Output = st
 
 async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: string[], out: Output, helpOrVersion: boolean): Promise<number> {
   if (cmd.name === 'splitname') sw.count.columns = 1;
+  let selectionCommand: CommandDef | undefined;
   if (has(sw, 'select') && cmd.repeatable === 2) {
-    out.err('dmsetup-ts: --select is not supported by this emulation yet.');
-    return 1;
+    // Run "info -c" first and the real command for each device it selects.
+    selectionCommand = cmd;
+    sw.count.columns = 1;
+    cmd = findCommand('info')!;
   }
 
   const dm = new Libdm(out, cmd.name === 'mangle' ? 'none' : sw.manglename);
@@ -64,6 +67,7 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
     prog, sw, dm, out, cmd,
     multipleDevices: cmd.repeatable !== 0 && args.length !== 1 && (args.length > 0 || (!has(sw, 'uuid') && !has(sw, 'major'))),
     stdin: readStdin,
+    selectionCommand,
   };
   let ret = 0;
   try {

@@ -6,6 +6,7 @@ import type { DmInfo } from '../kernel/dm-ioctl.js';
 import { FIELD_HELP } from './report-fields.js';
 import type { Ctx } from './command.js';
 import { has } from './switches.js';
+import { parseSelection, SelectionError, type Selection } from './selection.js';
 
 /** What a row knows about one device. */
 export interface ReportObject {
@@ -93,6 +94,7 @@ export function fieldHelp(): string { return FIELD_HELP; }
 
 export class Report {
   private rows: ReportObject[] = [];
+  private selection: Selection | null = null;
   private constructor(private readonly ctx: Ctx, readonly fields: Field[], private readonly sortKeys: Array<{ field: Field; desc: boolean }>) {}
 
   /** _report_init: resolve -o / -O; null after printing why not (with `help`, the list). */
@@ -129,13 +131,31 @@ export class Report {
       }
       sortKeys.push({ field: fld, desc });
     }
-    return new Report(ctx, fields, sortKeys);
+    const report = new Report(ctx, fields, sortKeys);
+    if (has(ctx.sw, 'select') && ctx.sw.value.select) {
+      try {
+        report.selection = parseSelection(ctx.sw.value.select, (id) => id === 'selected' || FIELDS.some((x) => x.id === id));
+      } catch (e) {
+        if (!(e instanceof SelectionError)) throw e;
+        ctx.out.err(e.message);
+        return null;
+      }
+    }
+    return report;
   }
 
-  get needsDeps(): boolean { return this.fields.some((x) => x.needs === 'deps') || this.sortKeys.some((k) => k.field.needs === 'deps'); }
-  get needsUsers(): boolean { return this.fields.some((x) => x.needs === 'users') || this.sortKeys.some((k) => k.field.needs === 'users'); }
+  /** Whether a device passes -S (always true without it). */
+  selects(o: ReportObject): boolean {
+    return !this.selection || this.selection.matches((id) => FIELDS.find((x) => x.id === id)?.value(o));
+  }
 
-  add(o: ReportObject): void { this.rows.push(o); }
+  get selectionNeedsDeps(): boolean { return this.selection !== null; }
+
+  get needsDeps(): boolean { return this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'deps') || this.sortKeys.some((k) => k.field.needs === 'deps'); }
+  get needsUsers(): boolean { return this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'users') || this.sortKeys.some((k) => k.field.needs === 'users'); }
+
+  /** dm_report_object: a row, if it passes the selection. */
+  add(o: ReportObject): void { if (this.selects(o)) this.rows.push(o); }
 
   /** dm_report_output. */
   output(): void {

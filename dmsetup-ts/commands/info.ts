@@ -54,7 +54,14 @@ export async function displayInfo(ctx: Ctx, info: DmInfo): Promise<boolean> {
     await displayInfoLong(ctx, info);
     return true;
   }
-  ctx.report.add(await reportObject(ctx, info));
+  const o = await reportObject(ctx, info);
+  if (ctx.selectionCommand) {
+    // -S applied to another command: run it for each selected device, print no row.
+    if (!ctx.report.selects(o)) return true;
+    const { run } = await ctx.selectionCommand.load();
+    return run({ ...ctx, cmd: ctx.selectionCommand, multipleDevices: true, report: undefined }, [o.name]);
+  }
+  ctx.report.add(o);
   return true;
 }
 
