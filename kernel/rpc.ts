@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { KernelError, isErrno } from './errno.js';
 import { blkdevRead, blkdevWrite } from './blkdev-io.js';
+import { bufferedRead, bufferedWrite } from './blkdev-pagecache.js';
 import { formatLogLine } from './klog.js';
 import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
 import type { DevRef, TargetSpec } from './dm-ioctl.js';
@@ -94,12 +95,16 @@ export const OPS: Record<string, Op> = {
   loopExists: (k, a) => r(k.loop(Number(a.number)) !== undefined),
 
   // ---- block I/O ----
+  // buffered: through the page cache, as the oracle's busybox dd ends up doing
+  // (see kernel/blkdev-pagecache.ts); otherwise one direct bio per bs bytes.
   ioWrite: async (k, a, payload) => {
-    const res = await blkdevWrite(blockDevice(k, String(a.dev)), Number(a.sector), payload ?? Buffer.alloc(0), Number(a.bs ?? 1 << 20));
+    const write = a.buffered ? bufferedWrite.bind(null, k.klog) : blkdevWrite;
+    const res = await write(blockDevice(k, String(a.dev)), Number(a.sector), payload ?? Buffer.alloc(0), Number(a.bs ?? 1 << 20));
     return r(res);
   },
   ioRead: async (k, a) => {
-    const res = await blkdevRead(blockDevice(k, String(a.dev)), Number(a.sector), Number(a.count), Number(a.bs ?? 1 << 20));
+    const read = a.buffered ? bufferedRead.bind(null, k.klog) : blkdevRead;
+    const res = await read(blockDevice(k, String(a.dev)), Number(a.sector), Number(a.count), Number(a.bs ?? 1 << 20));
     return { result: { bytes: res.bytes, error: res.error }, payload: res.data };
   },
 
