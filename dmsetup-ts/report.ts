@@ -15,7 +15,8 @@ export interface ReportObject {
   uuid: string;
   mangledName: string;
   mangledUuid: string;
-  deps?: Array<{ major: number; minor: number; name: string; blkName: string }>;
+  /** Dependencies; name is the dm name, or null for other block devices. */
+  deps?: Array<{ major: number; minor: number; name: string | null; blkName: string }>;
   users?: Array<{ major: number; minor: number; name: string }>;
 }
 
@@ -52,7 +53,7 @@ const FIELDS: Field[] = [
   f('segments', 'Targ', 4, true, (o) => o.info.targetCount),
   f('events', 'Event', 6, true, (o) => o.info.eventNr),
   f('device_count', '#Devs', 5, true, (o) => o.deps!.length, 'deps'),
-  f('devs_used', 'DevNamesUsed', 16, false, (o) => o.deps!.map((d) => d.name).join(','), 'deps'),
+  f('devs_used', 'DevNamesUsed', 16, false, (o) => o.deps!.flatMap((d) => (d.name === null ? [] : [d.name])).join(','), 'deps'),
   f('devnos_used', 'DevNosUsed', 16, false, (o) => o.deps!.map((d) => `${d.major}:${d.minor}`).join(','), 'deps'),
   f('blkdevs_used', 'BlkDevNamesUsed', 16, false, (o) => o.deps!.map((d) => d.blkName).join(','), 'deps'),
   f('device_ref_count', '#Refs', 5, true, (o) => o.users!.length, 'users'),

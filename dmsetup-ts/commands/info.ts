@@ -35,7 +35,7 @@ async function reportObject(ctx: Ctx, info: DmInfo): Promise<ReportObject> {
     if (report.needsDeps) {
       o.deps = (await depsOf(info.name)).map((d) => {
         const dm = named(d.major, d.minor);
-        return { major: d.major, minor: d.minor, name: dm ? ctx.dm.unmangle(dm.name) : d.diskName, blkName: d.diskName };
+        return { major: d.major, minor: d.minor, name: dm ? ctx.dm.unmangle(dm.name) : null, blkName: d.diskName };
       });
     }
     if (report.needsUsers) {
