@@ -116,7 +116,8 @@ t.test('constructor refusals, in the kernel order (scenario 102)', async (t) => 
     ['/dev/loop0 0 0 0', 'Total (up + down) interval is zero (-EINVAL)'],
     ['/dev/loop0 0 4294967295 1', 'Total (up + down) interval is zero (-EINVAL)'],
     ['/dev/loop0 0 1 4294967295', 'Total (up + down) interval is zero (-EINVAL)'],
-    ['/dev/loop0 0 4294967295 2', 'Interval overflow (-EINVAL)'],
+    ['/dev/loop0 0 4294967295 2', 'Interval overflow (-EINVAL)'], // scenario 109
+    ['/dev/loop0 0 2 4294967295', 'Interval overflow (-EINVAL)'],
     ['/dev/loop0 0 5 5 x', 'Invalid number of feature args (-EINVAL)'],
     ['/dev/loop0 0 5 5 7 drop_writes drop_writes drop_writes drop_writes drop_writes drop_writes drop_writes', 'Invalid number of feature args (-EINVAL)'],
     ['/dev/loop0 0 5 5 2 drop_writes', 'Invalid number of feature args (-EINVAL)'],
