@@ -17,6 +17,10 @@ export interface Scenario {
 /** A bad command line or scenario set: the CLI prints it and exits 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+  /** `showUsage`: the command line itself is wrong, so the CLI also prints the usage line. */
+  constructor(message: string, readonly showUsage = false) {
+    super(message);
+  }
 }
 
 /**

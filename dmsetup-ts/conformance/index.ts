@@ -24,8 +24,8 @@ export async function main(argv: string[]): Promise<number> {
       process.off('SIGTERM', onSignal);
     }
   } catch (e) {
-    if (!(e instanceof UsageError) && !(e instanceof Error && e.name === 'YError')) throw e;
-    process.stderr.write(`dmsetup-ts conformance: ${e.message}\nUsage: ${USAGE}\n`);
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`dmsetup-ts conformance: ${e.message}\n${e.showUsage ? `Usage: ${USAGE}\n` : ''}`);
     return 2;
   }
 }

@@ -31,7 +31,7 @@ export async function parseOptions(argv: readonly string[], print: (text: string
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      throw new UsageError(err?.message ?? msg, true);
     });
   const args = await parser.parseAsync([...argv], {}, (_err, _argv, output) => {
     if (output) helpText = output;
@@ -42,8 +42,8 @@ export async function parseOptions(argv: readonly string[], print: (text: string
   }
   const jobs = args.jobs;
   const timeout = args.timeout;
-  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number of at least 1, not ${jobs}`);
-  if (!(timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds, not ${timeout}`);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number of at least 1, not ${jobs}`, true);
+  if (!(timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds, not ${timeout}`, true);
   return {
     paths: args._.map(String),
     expectedDir: args.expected,

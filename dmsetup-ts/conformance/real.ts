@@ -22,7 +22,8 @@ export function realMachineProblem(): string | undefined {
     if (run(tool, ['--version']).status === null) return `--real needs the machine's ${tool} on PATH`;
   }
   run('modprobe', ['-a', ...MODULES]);
-  if (!fs.existsSync('/dev/mapper/control')) return '--real needs a kernel with device-mapper (/dev/mapper/control is missing)';
+  const version = run('dmsetup', ['version']);
+  if (!/^Driver version:/m.test(version.out)) return `--real needs a kernel with device-mapper; dmsetup version says:\n${version.out.trim()}`;
   const ls = run('dmsetup', ['ls']);
   if (ls.status !== 0 || ls.out.trim() !== 'No devices found') {
     return `--real needs a machine with no device-mapper devices (the scenarios expect minors from 0); dmsetup ls says:\n${ls.out.trim()}`;

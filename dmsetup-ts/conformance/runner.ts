@@ -64,7 +64,7 @@ const rel = (p: string) => path.relative(process.cwd(), p) || '.';
 
 /** The scenarios, checked against --update's rule; throws UsageError. */
 export function planScenarios(opts: ConformanceOptions): Scenario[] {
-  if (opts.paths.length === 0) throw new UsageError('name at least one scenario (NAME.sh) or folder of them');
+  if (opts.paths.length === 0) throw new UsageError('name at least one scenario (NAME.sh) or folder of them', true);
   const scenarios = discoverScenarios(opts.paths, opts.expectedDir);
   if (opts.update && !opts.real) {
     for (const s of scenarios) {
