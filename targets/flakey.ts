@@ -61,6 +61,9 @@ function biOpf(bio: Bio): number {
   return opf >>> 0;
 }
 
+/** strcasecmp's folding: ASCII letters only. */
+const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+
 /** bio_data_dir(): flushes and discards are WRITEs. */
 const dataDir = (bio: Bio) => (bio.op === ReqOp.READ ? READ : WRITE);
 
@@ -125,9 +128,10 @@ const FEATURES: Record<string, Feature> = {
     if (!argc.n) throw new CtrError('Feature corrupt_bio_byte requires parameters');
     fc.corruptBioByte = readArg(FEATURE_ARGS.corruptByte, as);
     argc.n = (argc.n - 1) >>> 0;
-    const dir = as.shift()?.toLowerCase();
-    if (dir === 'w') fc.corruptBioRw = WRITE;
-    else if (dir === 'r') fc.corruptBioRw = READ;
+    const dir = as.shift();
+    const d = dir === undefined ? undefined : asciiLower(dir);
+    if (d === 'w') fc.corruptBioRw = WRITE;
+    else if (d === 'r') fc.corruptBioRw = READ;
     else throw new CtrError('Invalid corrupt bio direction (r or w)');
     argc.n = (argc.n - 1) >>> 0;
     fc.corruptBioValue = readArg(FEATURE_ARGS.corruptValue, as);
@@ -147,7 +151,8 @@ function parseFeatures(as: ArgCursor, fc: FlakeyC): void {
     const name = as.shift();
     argc.n = (argc.n - 1) >>> 0;
     if (name === undefined) throw new CtrError('Insufficient feature arguments');
-    const feature = Object.hasOwn(FEATURES, name.toLowerCase()) ? FEATURES[name.toLowerCase()] : undefined;
+    const key = asciiLower(name);
+    const feature = Object.hasOwn(FEATURES, key) ? FEATURES[key] : undefined;
     if (!feature) throw new CtrError('Unrecognised flakey feature requested');
     feature(fc, as, argc);
   }
