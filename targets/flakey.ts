@@ -15,11 +15,11 @@
 //                     work"; not in this kernel.)
 //
 // Why the oracle's scenario 020 sees a write to "up 0, down 5, error_writes"
-// succeed: the target is not at fault. Linux 6.1.0-56's dm-flakey.ko (checked
-// by disassembling the module the oracle loads; its logic is the 6.1 source
-// below, unchanged by the 2023-2025 stable backports that touch it: the
-// zero-page check, the corrupt_bio_byte setup checks, and error_reads /
-// "num_features absent", which 6.1 does not have) fails that write with EIO
+// succeed: the target is not at fault. The oracle's dm-flakey.ko (6.1.0-56,
+// disassembled: flakey_map is the 6.1 logic ported below, HZ=250; of the
+// 2023-2025 stable changes it has the zero-page check, but none of the
+// strings or symbols of error_reads, random_*_corrupt, clone-before-corrupt
+// or "error all IOs when num_features is absent") fails that write with EIO
 // whenever it reaches flakey_map. But the write never reaches it from dd:
 // busybox dd's 512-byte buffer comes from malloc, which is not 512-aligned,
 // so the O_DIRECT write is refused with EINVAL (bdev dma_alignment 511);
@@ -32,8 +32,8 @@
 // real O_DIRECT bio) fails with EIO and leaves the disk untouched, and a
 // 512-byte "write" to a flakey device that is down with no features fails,
 // because the page cache must first read the 4 KiB block, and that read fails.
-// So the emulation's dm_write/dm_read must go through a page cache; this
-// target stays exactly the kernel's.
+// So the emulation's dm_write/dm_read must go through a page cache
+// (kernel/blkdev-pagecache.ts); this target stays exactly the kernel's.
 
 import { DmMapio, DmEndio, CtrError, targetOffset, type DmDev, type DmTarget, type StatusType, type Target, type TargetType } from '../kernel/dm-target.js';
 import { ReqOp, REQ_FUA, REQ_PREFLUSH, REQ_RAHEAD, REQ_SYNC, bioEndio, type Bio, type BlkStatus } from '../kernel/bio.js';
