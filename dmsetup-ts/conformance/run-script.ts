@@ -30,6 +30,7 @@ export async function runScript(sandbox: Sandbox, script: string, prelude: strin
   const fd = fs.openSync(sandbox.output, 'w');
   let timedOut = false;
   let status: number | null;
+  let pid: number | undefined;
   try {
     const child = spawn('sh', ['-c', `( . ${q(prelude)}; . ${q(script)} ) 2>&1`], {
       cwd: sandbox.work,
@@ -37,7 +38,8 @@ export async function runScript(sandbox: Sandbox, script: string, prelude: strin
       stdio: ['ignore', fd, fd],
       detached: true,
     });
-    if (child.pid !== undefined) running.set(child.pid, sandbox);
+    pid = child.pid;
+    if (pid !== undefined) running.set(pid, sandbox);
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child.pid);
@@ -46,9 +48,9 @@ export async function runScript(sandbox: Sandbox, script: string, prelude: strin
       child.on('error', reject);
       child.on('exit', (code) => resolve(code));
     }).finally(() => clearTimeout(timer));
-    killGroup(child.pid);
-    if (child.pid !== undefined) running.delete(child.pid);
   } finally {
+    killGroup(pid);
+    if (pid !== undefined) running.delete(pid);
     fs.closeSync(fd);
   }
   await stopKernel(sandbox);
