@@ -12,14 +12,14 @@ dm_disk() { truncate -s "$2"M d"$1" && losetup /dev/loop"$1" d"$1"; }
 # "dm_write: I/O error" on failure.
 dm_write() {
   head -c $(( $3 * 512 )) /dev/zero | tr '\000' "\\$(printf %o "$4")" |
-    dmsetup-ts io write "$1" "$2" "$3" --bs 512 2>/dev/null ||
+    dmsetup-ts io write "$1" "$2" "$3" --bs 512 --buffered 2>/dev/null ||
     echo "dm_write: I/O error"
 }
 
 # dm_read NAME SECTOR COUNT: print the md5 of COUNT sectors at SECTOR of /dev/mapper/NAME,
 # or "dm_read: I/O error".
 dm_read() {
-  dmsetup-ts io read "$1" "$2" "$3" --bs 512 2>/dev/null > .dm_read.$$ &&
+  dmsetup-ts io read "$1" "$2" "$3" --bs 512 --buffered 2>/dev/null > .dm_read.$$ &&
     [ "$(wc -c < .dm_read.$$)" -eq $(( $3 * 512 )) ] && md5sum < .dm_read.$$ | cut -d' ' -f1 ||
     echo "dm_read: I/O error"
   rm -f .dm_read.$$
