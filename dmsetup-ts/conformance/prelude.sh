@@ -2,7 +2,9 @@
 # the same meaning as the oracle's prelude.sh (oracle-prelude.sh beside this
 # file, a verbatim copy): the same calls must print the same output. Where the
 # oracle uses dd on /dev/mapper/NAME or the kernel's dmesg, this uses
-# `dmsetup-ts io` and `dmsetup-ts dmesg`; the rest is unchanged.
+# `dmsetup-ts io ... --buffered` (through the emulated page cache, as the
+# oracle's busybox dd really goes: a write error at writeback is lost) and
+# `dmsetup-ts dmesg`; the rest is unchanged.
 
 # dm_disk N MIB: make the sparse file dN of MIB MiB and attach it as /dev/loopN (7:N).
 dm_disk() { truncate -s "$2"M d"$1" && losetup /dev/loop"$1" d"$1"; }
