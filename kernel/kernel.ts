@@ -15,6 +15,8 @@ import type { TargetType } from './dm-target.js';
 export interface KernelOptions {
   /** Run on a virtual clock that advances only when nothing else can run. */
   virtualClock?: boolean;
+  /** Use this clock instead (several emulated kernels sharing one timeline: cluster/). */
+  clock?: Clock;
   /** Modules to load at boot, in order (see targets/modules.ts). */
   modules?: readonly KernelModule[];
 }
@@ -39,7 +41,7 @@ export class Kernel {
   private readonly loops = new Map<number, LoopDevice>();
 
   constructor(opts: KernelOptions = {}) {
-    this.clock = opts.virtualClock ? new VirtualClock() : new RealClock();
+    this.clock = opts.clock ?? (opts.virtualClock ? new VirtualClock() : new RealClock());
     this.klog = new KernelLog(this.clock);
     this.dmIoctl = new DmIoctl(this);
     for (let i = 0; i < MAX_LOOP; i++) this.loops.set(i, new LoopDevice(i, this.clock));
