@@ -14,7 +14,8 @@ export type KcopydNotify = (readErr: number, writeErr: number) => void;
 
 /** struct dm_kcopyd_client: one copy buffer, reused by every job of its owner. */
 export class KcopydClient {
-  private buf = Buffer.alloc(SUB_JOB_SIZE * 512);
+  /** Grown on first use to the largest sub-job seen (a small region never needs 512 KiB). */
+  private buf = Buffer.alloc(0);
 
   /** dm_kcopyd_copy: runs in the background; fn is called once when the job ends. */
   copy(from: DmIoRegion, dests: readonly DmIoRegion[], flags: number, fn: KcopydNotify): void {
@@ -26,6 +27,7 @@ export class KcopydClient {
     let readErr = 0, writeErr = 0;
     for (let done = 0; done < from.count; done += SUB_JOB_SIZE) {
       const count = Math.min(SUB_JOB_SIZE, from.count - done);
+      if (this.buf.length < count * 512) this.buf = Buffer.alloc(count * 512);
       const data = this.buf.subarray(0, count * 512);
       const r = await dmIo(ReqOp.READ, 0, [{ bdev: from.bdev, sector: from.sector + done, count }], data);
       if (r) {
