@@ -10,6 +10,7 @@ import { CtrError, DmEndio, DmMapio, targetOffset, type DmDev, type DmTarget, ty
 import { KernelError } from '../../kernel/errno.js';
 import type { Timer } from '../../kernel/clock.js';
 import type { DmLogger } from '../../kernel/klog.js';
+import type { Kernel } from '../../kernel/kernel.js';
 import { dmDirtyLogCreate, EWOULDBLOCK, type DirtyLog } from './dirty-log.js';
 import { DM_RH_CLEAN, DM_RH_DIRTY, DM_RH_NOSYNC, DM_RH_RECOVERING, RegionHash, type Region } from './region-hash.js';
 
@@ -21,6 +22,30 @@ const DM_RAID1_HANDLE_ERRORS = 0x01;
 const DM_RAID1_KEEP_LOG = 0x02;
 
 export enum DmRaid1Error { WRITE_ERROR = 0, FLUSH_ERROR = 1, SYNC_ERROR = 2, READ_ERROR = 3 }
+
+/**
+ * dm_mirror's module parameters (as under /sys/module/dm_mirror/parameters/):
+ * the seed patch as switches, for cluster testing. The defaults are the
+ * kernel's behaviour.
+ */
+export interface Raid1Params {
+  /** do_writes asks the log is_remote_recovering and requeues (the seed patch); false: the kernel before it. */
+  remoteRecoveringCheck: boolean;
+  /** 'patch': the in-sync flag is cleared by the failure step, after fail_mirror; 'wrong': before fail_mirror runs. */
+  inSyncOrdering: 'patch' | 'wrong';
+}
+
+const raid1ParamsOf = new WeakMap<Kernel, Raid1Params>();
+
+/** The module parameters of this kernel's dm_mirror (mutable, read at every use). */
+export function raid1Params(kernel: Kernel): Raid1Params {
+  let p = raid1ParamsOf.get(kernel);
+  if (!p) {
+    p = { remoteRecoveringCheck: true, inSyncOrdering: 'patch' };
+    raid1ParamsOf.set(kernel, p);
+  }
+  return p;
+}
 
 /** struct mirror: one leg. */
 interface Mirror {
@@ -362,6 +387,8 @@ export class MirrorSet implements Target {
     // The pending count is dropped by end_io, for sync and nosync writes alike.
     if (!error) { bioEndio(bio); return; }
     if (bio.op === ReqOp.DISCARD) { bioEndio(bio, 'EOPNOTSUPP'); return; }
+    // The wrong way round: the set is taken out of sync before fail_mirror decides on the default leg.
+    if (raid1Params(this.ti.kernel).inSyncOrdering === 'wrong') this.inSync = 0;
     this.mirror.forEach((m, i) => { if (error & (1 << i)) this.failMirror(m, DmRaid1Error.WRITE_ERROR); });
     const shouldWake = this.failures.length === 0;
     this.failures.push(bio);
@@ -385,7 +412,10 @@ export class MirrorSet implements Target {
     for (const bio of writes) {
       if (bio.isEmptyFlush() || (bio.flags & REQ_PREFLUSH) || bio.op === ReqOp.DISCARD) { sync.push(bio); continue; }
       const region = this.rh.bioToRegion(bio);
-      if (log.isRemoteRecovering && await log.isRemoteRecovering(region)) { requeue.push(bio); continue; }
+      if (log.isRemoteRecovering && raid1Params(this.ti.kernel).remoteRecoveringCheck && await log.isRemoteRecovering(region)) {
+        requeue.push(bio);
+        continue;
+      }
       const state = await this.rh.getState(region, 1);
       switch (state) {
         case DM_RH_CLEAN: case DM_RH_DIRTY: sync.push(bio); break;
