@@ -4,7 +4,8 @@
 // fails as the kernel's does ("Userspace log server not found").
 
 import type { Kernel } from '../../kernel/kernel.js';
-import { LogCtrError, type DirtyLog, type DirtyLogType } from './dirty-log.js';
+import type { DmDev, DmTarget } from '../../kernel/dm-target.js';
+import { EWOULDBLOCK, LogCtrError, type DirtyLog, type DirtyLogType } from './dirty-log.js';
 
 const DM_UUID_LEN = 129;
 /** include/uapi/linux/dm-log-userspace.h request types. */
@@ -20,6 +21,12 @@ export enum DmUlog {
  */
 export interface UlogTransport {
   request(uuid: string, luid: number, type: DmUlog, data: Buffer): Promise<{ error: number; data: Buffer }>;
+  /**
+   * The same, for the requests the server answers from its own state at once
+   * (CTR, GET_REGION_SIZE, GET_SYNC_COUNT, STATUS_INFO): the kernel waits for
+   * these where its callers cannot (the constructor, status).
+   */
+  requestNow(uuid: string, luid: number, type: DmUlog, data: Buffer): { error: number; data: Buffer };
 }
 
 const transports = new WeakMap<Kernel, UlogTransport>();
@@ -28,6 +35,178 @@ export function setUlogTransport(kernel: Kernel, t: UlogTransport | null): void 
 }
 
 let nextLuid = 1;
+const ESRCH = -3;
+/** At most this many regions per MARK/CLEAR request (flush_by_group). */
+const MAX_FLUSH_GROUP_COUNT = 32;
+/** is_remote_recovering asks at most every HZ/4, module-wide: the kernel's `static unsigned long limit`. */
+const remoteRecoveringLimit = new WeakMap<Kernel, number>();
+
+function u64(...v: number[]): Buffer {
+  const b = Buffer.alloc(v.length * 8);
+  v.forEach((x, i) => b.writeBigInt64LE(BigInt(x), i * 8));
+  return b;
+}
+function word(b: Buffer, i: number): number { return b.length >= (i + 1) * 8 ? Number(b.readBigInt64LE(i * 8)) : 0; }
+
+/** struct log_c of dm-log-userspace-base.c. */
+export class UserspaceLog implements DirtyLog {
+  readonly luid = nextLuid++;
+  inSyncHint = 0;
+  regionSize = 0;
+  regionCount = 0;
+  private markList: number[] = [];
+  private clearList: number[] = [];
+  logDev: DmDev | null = null;
+
+  constructor(readonly type: DirtyLogType, readonly ti: DmTarget, readonly uuid: string, readonly integratedFlush: boolean,
+    /** usr_argc and the constructor string "<len> <args...>" (for TABLE status). */
+    readonly usrArgc: number, readonly usrArgvStr: string, private readonly transport: UlogTransport) {}
+
+  private get klog() { return this.ti.kernel.klog.prefixed('dm-log-userspace'); }
+
+  private async req(type: DmUlog, data: Buffer = Buffer.alloc(0)): Promise<{ error: number; data: Buffer }> {
+    return this.transport.request(this.uuid, this.luid, type, data);
+  }
+
+  /** The constructor's requests: CTR, then the region size; opens the device the server names. */
+  construct(): void {
+    let r = this.transport.requestNow(this.uuid, this.luid, DmUlog.CTR, Buffer.from(this.usrArgvStr + '\0'));
+    if (r.error < 0) {
+      this.klog.err(r.error === ESRCH ? 'Userspace log server not found' : 'Userspace log server failed to create log');
+      throw new LogCtrError(r.error);
+    }
+    const devices = r.data;
+    r = this.transport.requestNow(this.uuid, this.luid, DmUlog.GET_REGION_SIZE, Buffer.alloc(0));
+    if (r.error) {
+      this.klog.err('Failed to get region size of dirty log');
+      this.dtr();
+      throw new LogCtrError(r.error);
+    }
+    this.regionSize = word(r.data, 0);
+    this.regionCount = Math.ceil(this.ti.len / this.regionSize);
+    if (devices.length) {
+      if (devices[devices.length - 1] !== 0) {
+        this.klog.err('DM_ULOG_CTR device return string not properly terminated');
+        this.dtr();
+        throw new LogCtrError();
+      }
+      const name = devices.subarray(0, devices.length - 1).toString();
+      try {
+        this.logDev = this.ti.getDevice(name);
+      } catch {
+        this.klog.err(`Failed to register ${name} with device-mapper`);
+        this.dtr();
+        throw new LogCtrError();
+      }
+    }
+  }
+
+  dtr(): void { void this.req(DmUlog.DTR).catch(() => undefined); }
+  async presuspend(): Promise<number> { return (await this.req(DmUlog.PRESUSPEND)).error; }
+  async postsuspend(): Promise<number> { return (await this.req(DmUlog.POSTSUSPEND)).error; }
+  async resume(): Promise<number> {
+    this.inSyncHint = 0;
+    return (await this.req(DmUlog.RESUME)).error;
+  }
+
+  getRegionSize(): number { return this.regionSize; }
+
+  async isClean(region: number): Promise<number> {
+    const r = await this.req(DmUlog.IS_CLEAN, u64(region));
+    return r.error ? 0 : word(r.data, 0);
+  }
+
+  /** Never answered without asking: may not block means EWOULDBLOCK. */
+  inSync(region: number, canBlock: 0 | 1): number | Promise<number> {
+    if (!canBlock) return EWOULDBLOCK;
+    return this.req(DmUlog.IN_SYNC, u64(region)).then((r) => (r.error ? 0 : word(r.data, 0)));
+  }
+
+  markRegion(region: number): void { this.markList.push(region); }
+  clearRegion(region: number): void { this.clearList.push(region); }
+
+  /** flush_one_by_one / flush_by_group: regions in groups of at most 32. */
+  private async flushByGroup(list: number[], type: DmUlog): Promise<number> {
+    for (let i = 0; i < list.length; i += MAX_FLUSH_GROUP_COUNT) {
+      const group = list.slice(i, i + MAX_FLUSH_GROUP_COUNT);
+      const r = await this.req(type, u64(...group));
+      if (r.error) {
+        // Fall back to one by one.
+        for (const region of group) {
+          const r1 = await this.req(type, u64(region));
+          if (r1.error) return r1.error;
+        }
+      }
+    }
+    return 0;
+  }
+
+  /** userspace_flush: clears, then marks (or marks inside the FLUSH with integrated_flush), then FLUSH. */
+  async flush(): Promise<number> {
+    const marks = this.markList.splice(0);
+    const clears = this.clearList.splice(0);
+    if (!marks.length && !clears.length) return 0;
+    let r = await this.flushByGroup(clears, DmUlog.CLEAR_REGION);
+    if (!r) {
+      if (!this.integratedFlush) {
+        r = await this.flushByGroup(marks, DmUlog.MARK_REGION);
+        if (!r) r = (await this.req(DmUlog.FLUSH)).error;
+      } else {
+        r = (await this.req(DmUlog.FLUSH, u64(...marks))).error;
+      }
+    }
+    // Failures are reported by an event; the entries are dropped either way.
+    if (r) this.ti.event();
+    return r;
+  }
+
+  async getResyncWork(): Promise<number> {
+    if (this.inSyncHint >= this.regionCount) return -1;
+    const r = await this.req(DmUlog.GET_RESYNC_WORK);
+    if (r.error) return r.error < -1 ? r.error : -5;
+    return word(r.data, 0) ? word(r.data, 1) : -1;
+  }
+
+  async setRegionSync(region: number, inSync: 0 | 1): Promise<void> {
+    await this.req(DmUlog.SET_REGION_SYNC, u64(region, inSync));
+  }
+
+  getSyncCount(): number {
+    const r = this.transport.requestNow(this.uuid, this.luid, DmUlog.GET_SYNC_COUNT, Buffer.alloc(0));
+    if (r.error) return 0;
+    const count = word(r.data, 0);
+    if (count >= this.regionCount) this.inSyncHint = this.regionCount;
+    return count;
+  }
+
+  status(type: 'info' | 'table' | 'ima'): string {
+    if (type === 'info') {
+      const r = this.transport.requestNow(this.uuid, this.luid, DmUlog.STATUS_INFO, Buffer.alloc(0));
+      return r.error ? `${this.type.name} 1 COM_FAILURE` : r.data.toString().replace(/\0.*$/s, '');
+    }
+    if (type === 'table') {
+      const tableArgs = this.usrArgvStr.slice(this.usrArgvStr.indexOf(' ') + 1);
+      return `${this.type.name} ${this.usrArgc} ${this.uuid} ${this.integratedFlush ? 'integrated_flush ' : ''}${tableArgs} `;
+    }
+    return '';
+  }
+
+  /** 0 below the in-sync hint; 1 if asked less than 250 ms ago (any log of this kernel); else ask. */
+  async isRemoteRecovering(region: number): Promise<number> {
+    if (region < this.inSyncHint) return 0;
+    const clock = this.ti.kernel.clock;
+    const limit = remoteRecoveringLimit.get(this.ti.kernel) ?? -Infinity;
+    if (limit > clock.nowMs()) return 1;
+    remoteRecoveringLimit.set(this.ti.kernel, clock.nowMs() + 250);
+    const r = await this.req(DmUlog.IS_REMOTE_RECOVERING, u64(region));
+    if (r.error) return 1;
+    this.inSyncHint = word(r.data, 1);
+    return word(r.data, 0);
+  }
+}
+
+/** The transport a kernel's userspace logs talk to, if a log server runs. */
+export function ulogTransport(kernel: Kernel): UlogTransport | undefined { return transports.get(kernel); }
 
 export const userspaceLogType: DirtyLogType = {
   name: 'userspace',
@@ -41,17 +220,19 @@ export const userspaceLogType: DirtyLogType = {
       log.warn('UUID argument too long.');
       throw new LogCtrError();
     }
-    // The CTR request is synchronous in the kernel; the transport is not here,
-    // so a log server must be attached before a table names this log type.
     const transport = transports.get(ti.kernel);
     if (!transport) {
       log.err('Userspace log server not found');
-      throw new LogCtrError(-3);
+      throw new LogCtrError(ESRCH);
     }
-    // A server-backed log is supplied by the cluster module (later issue).
-    void nextLuid;
-    log.err('Userspace log server failed to create log');
-    throw new LogCtrError();
+    const usrArgc = argv.length;
+    let rest = argv.slice(1);
+    const integratedFlush = rest[0]!.toLowerCase() === 'integrated_flush';
+    if (integratedFlush) rest = rest.slice(1);
+    // build_constructor_string: "<target length> <args...>".
+    const ul = new UserspaceLog(userspaceLogType, ti, argv[0]!, integratedFlush, usrArgc, [String(ti.len), ...rest].join(' '), transport);
+    ul.construct();
+    return ul;
   },
 };
 
