@@ -1,0 +1,167 @@
+// cmirrord on one node (clogd.c + local.c): takes the kernel's dm-log-userspace
+// requests, answers the ones that need only local state, multicasts the rest
+// to the log's group, and hands the server's answers back to the kernel.
+
+import type { Clock } from '../../kernel/clock.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { GroupTransport, NodeId } from '../cpg.js';
+import { ClogCpg, type ClogDaemon } from './cluster.js';
+import { clogCtr, doRequest, type LogC } from './functions.js';
+import { DmUlog, type ClogRequest, type DmUlogRequest } from './request.js';
+
+/** A RESUME waits until this long after the log's last suspend (local_resume). */
+const RESUME_DELAY_MS = 3000;
+
+export type KernelReply = (rq: DmUlogRequest) => void;
+
+export class Cmirrord implements ClogDaemon {
+  /** Logs constructed but not yet resumed, and resumed ones (official). */
+  private readonly pending: LogC[] = [];
+  private readonly official: LogC[] = [];
+  readonly groups = new Map<string, ClogCpg>();
+  /** Waiting kernel requests by seq (the connector's reply path). */
+  private readonly replies = new Map<number, KernelReply>();
+  readonly messages: string[] = [];
+  running = true;
+
+  constructor(readonly nodeid: NodeId, private readonly kernel: Kernel, private readonly cpg: GroupTransport,
+    private readonly clock: Clock = kernel.clock) {}
+
+  debug(msg: string): void {
+    this.messages.push(msg);
+    if (this.messages.length > 200) this.messages.shift();
+  }
+
+  nowMs(): number { return this.clock.nowMs(); }
+
+  getLog(uuid: string): LogC | undefined { return this.official.find((l) => l.uuid === uuid); }
+
+  /** Every log this daemon holds (for invariant checks and status). */
+  logs(): readonly LogC[] { return this.official; }
+
+  kernelSend(rq: DmUlogRequest): void {
+    const reply = this.replies.get(rq.seq);
+    if (!reply) return;
+    this.replies.delete(rq.seq);
+    if (this.running) reply(rq);
+  }
+
+  groupGone(g: ClogCpg): void { if (this.groups.get(g.name) === g) this.groups.delete(g.name); }
+
+  private findLog(rq: DmUlogRequest): LogC | undefined {
+    return this.official.find((l) => l.uuid === rq.uuid && (!rq.luid || l.luid === rq.luid))
+      ?? this.pending.find((l) => l.uuid === rq.uuid && (!rq.luid || l.luid === rq.luid));
+  }
+
+  /** do_local_work: one request from the kernel; reply is called once with the answer. */
+  request(rq: DmUlogRequest, reply: KernelReply): void {
+    if (!this.running) return;
+    const local = (fn: () => void) => { fn(); reply(rq); };
+    const lc = this.findLog(rq);
+    switch (rq.requestType) {
+      case DmUlog.CTR: return local(() => this.ctr(rq));
+      case DmUlog.DTR: return local(() => this.dtr(rq));
+      case DmUlog.GET_REGION_SIZE: case DmUlog.IN_SYNC: case DmUlog.GET_SYNC_COUNT: case DmUlog.STATUS_TABLE:
+      case DmUlog.PRESUSPEND: case DmUlog.STATUS_INFO:
+        // STATUS_INFO goes to the server in cmirrord; here it is answered from the
+        // local replica, because the kernel's status() is synchronous.
+        return local(() => { if (lc) doRequest(lc, rq, this.nodeid, false); else rq.error = -22; });
+      case DmUlog.RESUME:
+        if (!lc) return local(() => { rq.error = -22; });
+        this.replies.set(rq.seq, reply);
+        this.localResume(lc, rq);
+        return;
+      case DmUlog.CLEAR_REGION:
+        // Acknowledged at once; the group learns of it later.
+        reply({ ...rq, data: Buffer.alloc(0), error: 0 });
+        this.clusterSend(rq, null);
+        return;
+      default:
+        this.clusterSend(rq, reply);
+    }
+  }
+
+  private clusterSend(rq: DmUlogRequest, reply: KernelReply | null): void {
+    const g = this.groups.get(rq.uuid);
+    if (!g || g.state === 'LEAVING') {
+      if (reply) reply({ ...rq, error: -22, data: Buffer.alloc(0) });
+      return;
+    }
+    if (reply) this.replies.set(rq.seq, reply);
+    g.send({ originator: this.nodeid, pitServer: g.lowestId, rq });
+  }
+
+  private ctr(rq: DmUlogRequest): void {
+    const s = rq.data.toString().replace(/\0.*$/s, '');
+    // "<dev_size> <type> <args...>", as dm-log-userspace builds it (build_constructor_string).
+    const words = s.split(' ');
+    const type = words.splice(1, 1)[0] ?? '';
+    if (this.findLog({ ...rq })) {
+      this.debug(`[${rq.uuid}/${rq.luid}] Log already exists, unable to create.`);
+      rq.error = -22;
+      rq.data = Buffer.alloc(0);
+      return;
+    }
+    const lc = clogCtr(this.kernel, rq.uuid, rq.luid, type, words.join(' '));
+    if (typeof lc === 'string') {
+      this.debug(lc);
+      rq.error = -22;
+      rq.data = Buffer.alloc(0);
+      return;
+    }
+    this.pending.push(lc);
+    rq.error = 0;
+    rq.data = lc.disk ? Buffer.from(lc.disk.dev + '\0') : Buffer.alloc(0);
+  }
+
+  private dtr(rq: DmUlogRequest): void {
+    const lc = this.findLog(rq);
+    if (!lc) { rq.error = -22; return; }
+    for (const list of [this.pending, this.official]) {
+      const i = list.indexOf(lc);
+      if (i >= 0) list.splice(i, 1);
+    }
+    const g = this.groups.get(lc.uuid);
+    if (g && !this.official.some((l) => l.uuid === lc.uuid)) {
+      g.state = 'LEAVING';
+      g.handle.leave();
+      this.groups.delete(lc.uuid);
+    }
+    rq.error = 0;
+    rq.data = Buffer.alloc(0);
+  }
+
+  /** local_resume: join the log's group (after the 3 s since the last suspend), then multicast the RESUME. */
+  private localResume(lc: LogC, rq: DmUlogRequest): void {
+    const i = this.pending.indexOf(lc);
+    if (i >= 0) {
+      this.pending.splice(i, 1);
+      // A reload: the new table's log replaces the old one of this uuid.
+      const old = this.official.findIndex((l) => l.uuid === lc.uuid);
+      if (old >= 0) this.official.splice(old, 1);
+      this.official.push(lc);
+    }
+    const wait = lc.delay + RESUME_DELAY_MS - this.clock.nowMs();
+    const go = () => {
+      if (!this.running) return;
+      let g = this.groups.get(lc.uuid);
+      if (!g) {
+        g = new ClogCpg(lc.uuid, this);
+        this.groups.set(lc.uuid, g);
+        const group = g;
+        g.handle = this.cpg.join<ClogRequest>(this.nodeid, lc.uuid, {
+          deliver: (from, msg) => { if (this.running) group.deliver(from, msg); },
+          confchg: (members, left, joined) => { if (this.running) group.confchg(members, left, joined); },
+        });
+      }
+      g.send({ originator: this.nodeid, pitServer: g.lowestId, rq });
+    };
+    if (wait > 0) this.clock.setTimer(wait, go); else go();
+  }
+
+  /** The daemon dies with its node: nothing more is answered. */
+  stop(): void {
+    this.running = false;
+    this.replies.clear();
+  }
+}

@@ -1,0 +1,334 @@
+// cmirrord's log state machine (lvm2 daemons/cmirrord/functions.c): one
+// struct log_c per log, the same on every node, changed only by requests
+// applied in the CPG's total order. clustered-disk keeps the clean bits on the
+// log device in the kernel's disk-log layout ("MiRr", version 2, bitmap at 1024).
+
+import * as fs from 'node:fs';
+import type { Kernel } from '../../kernel/kernel.js';
+import { LoopDevice } from '../../kernel/loop.js';
+import { clearBit, findNextZeroBit, memweight, setBit, testBit } from '../../targets/mirror/bitset.js';
+import type { NodeId } from '../cpg.js';
+import { DmUlog, readU64s, u64s, type Checkpoint, type DmUlogRequest } from './request.js';
+
+const EINVAL = -22;
+const MIRROR_MAGIC = 0x4d695272;
+const MIRROR_DISK_VERSION = 2;
+const LOG_OFFSET = 1024;
+
+export enum Sync { DEFAULTSYNC, NOSYNC, FORCESYNC }
+export type LogState = 'LOG_PENDING' | 'LOG_RESUMED' | 'LOG_SUSPENDED';
+
+interface MarkEntry { nodeid: NodeId; region: number }
+
+/** struct log_c. */
+export class LogC {
+  cleanBits: Uint32Array;
+  syncBits: Uint32Array;
+  syncCount: number;
+  syncSearch = 0;
+  recoveringRegion = -1;
+  recoverer = -1;
+  /** recovery_request_list: regions someone waits on, LIFO. */
+  recoveryRequests: number[] = [];
+  markList: MarkEntry[] = [];
+  recoveryHalted = false;
+  inSync = false;
+  touched = false;
+  state: LogState = 'LOG_PENDING';
+  resumeOverride = 0;
+  /** When it was last suspended (ms of the clock); RESUME waits 3 s after it. */
+  delay = -Infinity;
+  logDevFailed = false;
+  diskNrRegions = 0;
+
+  constructor(readonly uuid: string, readonly luid: number, readonly regionSize: number, readonly regionCount: number,
+    readonly sync: Sync, readonly blockOnError: boolean, readonly ctrString: string,
+    /** clustered-disk: the log device as maj:min and the file behind it. */
+    readonly disk: { dev: string; path: string } | null) {
+    const words = Math.ceil(regionCount / 32) || 1;
+    this.cleanBits = new Uint32Array(words);
+    this.syncBits = new Uint32Array(words);
+    if (sync === Sync.NOSYNC) for (let i = 0; i < regionCount; i++) setBit(this.syncBits, i);
+    this.syncCount = sync === Sync.NOSYNC ? regionCount : 0;
+  }
+
+  get typeName(): string { return this.disk ? 'clustered-disk' : 'clustered-core'; }
+
+  private setBit(bs: Uint32Array, bit: number): void { setBit(bs, bit); this.touched = true; }
+  private clearBit(bs: Uint32Array, bit: number): void { clearBit(bs, bit); this.touched = true; }
+
+  // ---- the disk log --------------------------------------------------------------
+
+  private diskSize(): number { return LOG_OFFSET + this.cleanBits.byteLength; }
+
+  /** read_log: header and clean bits; -EINVAL if there is no valid header. */
+  private readLog(): number {
+    const buf = Buffer.alloc(this.diskSize());
+    try {
+      const fd = fs.openSync(this.disk!.path, 'r');
+      try { fs.readSync(fd, buf, 0, buf.length, 0); } finally { fs.closeSync(fd); }
+    } catch {
+      return -5;
+    }
+    if (buf.readUInt32LE(0) !== MIRROR_MAGIC || buf.readUInt32LE(4) !== MIRROR_DISK_VERSION) return EINVAL;
+    this.diskNrRegions = Number(buf.readBigUInt64LE(8));
+    this.cleanBits.set(new Uint32Array(buf.buffer.slice(buf.byteOffset + LOG_OFFSET, buf.byteOffset + buf.length)));
+    return 0;
+  }
+
+  /** write_log: header then bitmap; a failure marks the log device failed. */
+  writeLog(): number {
+    const buf = Buffer.alloc(this.diskSize());
+    buf.writeUInt32LE(MIRROR_MAGIC, 0);
+    buf.writeUInt32LE(MIRROR_DISK_VERSION, 4);
+    buf.writeBigUInt64LE(BigInt(this.regionCount), 8);
+    Buffer.from(this.cleanBits.buffer, this.cleanBits.byteOffset, this.cleanBits.byteLength).copy(buf, LOG_OFFSET);
+    try {
+      const fd = fs.openSync(this.disk!.path, 'r+');
+      try { fs.writeSync(fd, buf, 0, buf.length, 0); } finally { fs.closeSync(fd); }
+    } catch {
+      this.logDevFailed = true;
+      return -5;
+    }
+    return 0;
+  }
+
+  // ---- requests ---------------------------------------------------------------
+
+  /** clog_resume: master resume (first in the group) reads the disk; a joiner's bits came in a checkpoint. */
+  resume(): number {
+    let error = 0;
+    this.inSync = false;
+    switch (this.resumeOverride) {
+      case 1000: return 0; // "Additional resume issued before suspend"
+      case 0: {
+        this.resumeOverride = 1000;
+        if (this.disk) {
+          if (this.logDevFailed) this.diskNrRegions = 0;
+          else if (this.readLog()) this.diskNrRegions = 0;
+        }
+        // Grown: new regions are clean under nosync, else dirty.
+        for (let i = this.disk ? this.diskNrRegions : 0; i < this.regionCount; i++) {
+          if (this.sync === Sync.NOSYNC) this.setBit(this.cleanBits, i); else this.clearBit(this.cleanBits, i);
+        }
+        for (let i = this.regionCount; i % 32; i++) this.clearBit(this.cleanBits, i);
+        this.syncBits.set(this.cleanBits);
+        if (this.disk) {
+          error = this.writeLog();
+          if (!error) this.touched = false;
+        }
+        break;
+      }
+      case 3:
+        this.resumeOverride = 1000;
+        break;
+      default:
+        return EINVAL; // partial or multiple loading of bits
+    }
+    for (let i = this.regionCount; i % 32; i++) {
+      clearBit(this.cleanBits, i);
+      clearBit(this.syncBits, i);
+    }
+    this.syncCount = memweight(this.syncBits);
+    this.syncSearch = 0;
+    this.state = 'LOG_RESUMED';
+    this.recoveryHalted = false;
+    return error;
+  }
+
+  /** Is region out of range? (requests name regions by u64). */
+  private bad(region: number): boolean { return !(region >= 0 && region < this.regionCount); }
+
+  isClean(region: number): number { return testBit(this.cleanBits, region); }
+
+  /** clog_in_sync: the sync bit, forced to 1 once the whole mirror was recovered. */
+  inSyncOf(region: number): number {
+    const r = testBit(this.syncBits, region);
+    return !r && this.inSync ? 1 : r;
+  }
+
+  flush(server: boolean): number {
+    if (!this.touched) return 0;
+    // Only the server writes the disk.
+    if (server && this.disk) {
+      const r = this.writeLog();
+      if (r) return r;
+    }
+    this.touched = false;
+    return 0;
+  }
+
+  markRegion(region: number, who: NodeId): void {
+    let found = false;
+    for (const m of this.markList) {
+      if (m.region !== region) continue;
+      found = true;
+      if (m.nodeid === who) return;
+    }
+    if (!found) this.clearBit(this.cleanBits, region);
+    this.markList.push({ nodeid: who, region });
+  }
+
+  clearRegion(region: number, who: NodeId): void {
+    let otherMatches = false;
+    this.markList = this.markList.filter((m) => {
+      if (m.region !== region) return true;
+      if (m.nodeid === who) return false;
+      otherMatches = true;
+      return true;
+    });
+    // Clean only if in sync and nobody else has it marked.
+    if (!otherMatches && testBit(this.syncBits, region)) this.setBit(this.cleanBits, region);
+  }
+
+  /** clog_get_resync_work: one recovery slot per log, cluster-wide. */
+  getResyncWork(originator: NodeId): [number, number] {
+    if (this.syncSearch >= this.regionCount) return [0, 0];
+    if (this.recoveringRegion !== -1) {
+      // Same node asking again (a lost reply): the same region; anyone else: someone is already recovering.
+      return this.recoverer === originator ? [1, this.recoveringRegion] : [0, 0];
+    }
+    while (this.recoveryRequests.length) {
+      const r = this.recoveryRequests.shift()!;
+      if (!testBit(this.syncBits, r)) {
+        this.recoveringRegion = r;
+        this.recoverer = originator;
+        return [1, r];
+      }
+    }
+    const r = findNextZeroBit(this.syncBits, this.regionCount, this.syncSearch);
+    if (r >= this.regionCount) {
+      this.syncSearch = this.regionCount + 1;
+      return [0, 0];
+    }
+    this.syncSearch = r + 1;
+    this.recoveringRegion = r;
+    this.recoverer = originator;
+    return [1, r];
+  }
+
+  setRegionSync(region: number, inSync: boolean): void {
+    this.recoveringRegion = -1;
+    if (inSync) {
+      if (!testBit(this.syncBits, region)) {
+        this.setBit(this.syncBits, region);
+        this.syncCount++;
+      }
+    } else if (testBit(this.syncBits, region)) {
+      this.syncCount--;
+      this.clearBit(this.syncBits, region);
+    }
+    this.syncCount = memweight(this.syncBits);
+    if (this.syncCount === this.regionCount) this.inSync = true;
+  }
+
+  /** clog_is_remote_recovering: any region not in sync is "recovering", and jumps the recovery queue. */
+  isRemoteRecovering(region: number): [number, number] {
+    let isRecovering: number, hint: number;
+    if (this.recoveryHalted) {
+      isRecovering = 0;
+      hint = this.regionCount;
+    } else {
+      isRecovering = testBit(this.syncBits, region) ? 0 : 1;
+      hint = this.syncSearch ? this.syncSearch - 1 : 0;
+    }
+    if (isRecovering && region !== this.recoveringRegion && !this.recoveryRequests.includes(region)) {
+      this.recoveryRequests.unshift(region);
+    }
+    return [isRecovering, hint];
+  }
+
+  statusInfo(): string {
+    return this.disk ? `3 clustered-disk ${this.disk.dev} ${this.logDevFailed ? 'D' : 'A'}` : '1 clustered-core';
+  }
+
+  statusTable(): string {
+    const sync = this.sync === Sync.NOSYNC ? 'nosync ' : this.sync === Sync.FORCESYNC ? 'sync ' : '';
+    return `${this.typeName} ${this.disk ? `${this.disk.dev} ` : ''}${this.regionSize} ${sync}${this.blockOnError ? 'block_on_error ' : ''}`;
+  }
+
+  // ---- checkpoints ---------------------------------------------------------------
+
+  /** export_checkpoint. */
+  exportCheckpoint(requester: NodeId): Checkpoint {
+    return {
+      requester,
+      syncBits: this.syncBits.slice(),
+      cleanBits: this.cleanBits.slice(),
+      recoveringRegion: `${this.recoveringRegion === -1 ? '18446744073709551615' : this.recoveringRegion} ${this.recoverer === -1 ? 4294967295 : this.recoverer}`,
+    };
+  }
+
+  /** import_checkpoint (pull_state): sync bits +1, clean bits +2, the recovery slot. */
+  importCheckpoint(cp: Checkpoint): void {
+    this.syncBits.set(cp.syncBits);
+    this.resumeOverride += 1;
+    this.cleanBits.set(cp.cleanBits);
+    this.resumeOverride += 2;
+    const [r, who] = cp.recoveringRegion.split(' ');
+    this.recoveringRegion = r === '18446744073709551615' ? -1 : Number(r);
+    this.recoverer = who === '4294967295' ? -1 : Number(who);
+  }
+}
+
+/** A log's CTR arguments: "<dev_size> [<maj:min>] <region_size> [sync|nosync] [block_on_error]". */
+export function clogCtr(kernel: Kernel, uuid: string, luid: number, type: string, ctr: string): LogC | string {
+  const words = ctr.split(' ').filter((w) => w);
+  const deviceSize = Number(words.shift());
+  const argv = words;
+  let disk: { dev: string; path: string } | null = null;
+  if (type !== 'clustered-core' && type !== 'clustered-disk') return `Unsupported userspace log type, "${type}"`;
+  const isDisk = !/^(0x[0-9a-f]+|[0-9]+)$/i.test(argv[0] ?? '') || Number(argv[0]) === 0;
+  if (isDisk) {
+    if (argv.length < 2 || argv.length > 4) return `Too ${argv.length < 3 ? 'few' : 'many'} arguments to clustered-disk log type`;
+    const m = /^([0-9]+):([0-9]+)$/.exec(argv[0]!);
+    let dev: unknown;
+    try { dev = m ? kernel.deviceByNumber(Number(m[1]), Number(m[2])) : kernel.lookupDevPath(argv[0]!); } catch { dev = undefined; }
+    if (!(dev instanceof LoopDevice) || !dev.file) return `Unable to find path to device ${argv[0]}`;
+    disk = { dev: `${dev.major}:${dev.minor}`, path: dev.file };
+  } else if (argv.length < 1 || argv.length > 3) {
+    return `Too ${argv.length < 2 ? 'few' : 'many'} arguments to clustered-core log type`;
+  }
+  const rsWord = argv[disk ? 1 : 0]!;
+  const regionSize = /^(0x[0-9a-f]+|[0-9]+)$/i.test(rsWord) ? Number(rsWord) : 0;
+  if (!regionSize) return `Invalid region_size argument to clustered-${disk ? 'disk' : 'core'} log type`;
+  const regionCount = Math.ceil(deviceSize / regionSize);
+  let sync = Sync.DEFAULTSYNC, blockOnError = false;
+  for (const a of argv) {
+    if (a === 'sync') sync = Sync.FORCESYNC;
+    else if (a === 'nosync') sync = Sync.NOSYNC;
+    else if (a === 'block_on_error') blockOnError = true;
+  }
+  return new LogC(uuid, luid, regionSize, regionCount, sync, blockOnError, ctr, disk);
+}
+
+/**
+ * do_request for the requests every member applies (the cluster path) and
+ * the local ones; fills rq.data and rq.error with the answer.
+ */
+export function doRequest(lc: LogC, rq: DmUlogRequest, originator: NodeId, server: boolean): void {
+  const w = readU64s(rq.data);
+  let r = 0;
+  const region = w[0] ?? -1;
+  switch (rq.requestType & 0xff) {
+    case DmUlog.RESUME: r = lc.resume(); rq.data = Buffer.alloc(0); break;
+    case DmUlog.PRESUSPEND: lc.recoveryHalted = true; rq.data = Buffer.alloc(0); break;
+    case DmUlog.GET_REGION_SIZE: rq.data = u64s(lc.regionSize); break;
+    case DmUlog.IS_CLEAN: r = lc.regionCount > region && region >= 0 ? 0 : EINVAL; if (!r) rq.data = u64s(lc.isClean(region)); break;
+    case DmUlog.IN_SYNC: r = region >= 0 && region < lc.regionCount ? 0 : EINVAL; if (!r) rq.data = u64s(lc.inSyncOf(region)); break;
+    case DmUlog.FLUSH: r = lc.flush(server); rq.data = Buffer.alloc(0); break;
+    case DmUlog.MARK_REGION: for (const x of w) if (x >= 0 && x < lc.regionCount) lc.markRegion(x, originator); rq.data = Buffer.alloc(0); break;
+    case DmUlog.CLEAR_REGION: for (const x of w) if (x >= 0 && x < lc.regionCount) lc.clearRegion(x, originator); rq.data = Buffer.alloc(0); break;
+    case DmUlog.GET_RESYNC_WORK: rq.data = u64s(...lc.getResyncWork(originator)); break;
+    case DmUlog.SET_REGION_SYNC: lc.setRegionSync(region, (w[1] ?? 0) !== 0); rq.data = Buffer.alloc(0); break;
+    case DmUlog.GET_SYNC_COUNT: rq.data = u64s(lc.syncCount); break;
+    case DmUlog.STATUS_INFO: rq.data = Buffer.from(lc.statusInfo() + '\0'); break;
+    case DmUlog.STATUS_TABLE: rq.data = Buffer.from(lc.statusTable() + '\0'); break;
+    case DmUlog.IS_REMOTE_RECOVERING:
+      r = region >= 0 && region < lc.regionCount ? 0 : EINVAL;
+      if (!r) rq.data = u64s(...lc.isRemoteRecovering(region));
+      break;
+    default: r = EINVAL;
+  }
+  rq.error = r;
+}

@@ -1,0 +1,178 @@
+// The group transport with corosync CPG semantics (closed process groups):
+// join, leave, crash, and multicast delivered to every member in one total
+// order, with membership changes at the same point of every member's stream.
+// GroupTransport is what cmirrord needs of libcpg; SimCpg is the in-process,
+// seeded implementation a real engine (corosync, etcd) can stand in for.
+
+import type { Clock } from '../kernel/clock.js';
+
+export type NodeId = number;
+
+/** struct cpg_address: who joined or left, and why. */
+export interface CpgAddress { nodeid: NodeId; reason: 'join' | 'leave' | 'nodedown' }
+
+/** cpg_callbacks_t: deliver (cpg_deliver_fn) and confchg (cpg_confchg_fn). */
+export interface CpgCallbacks<M> {
+  deliver(nodeid: NodeId, msg: M): void;
+  confchg(members: readonly NodeId[], left: readonly CpgAddress[], joined: readonly CpgAddress[]): void;
+}
+
+/** One member's handle on one group (cpg_handle_t after cpg_join). */
+export interface CpgHandle<M> {
+  readonly nodeid: NodeId;
+  readonly group: string;
+  /** cpg_mcast_joined(CPG_TYPE_AGREED). Ignored once the handle has left. */
+  mcast(msg: M): void;
+  /** cpg_leave: the leave confchg reaches the other members and this one. */
+  leave(): void;
+}
+
+export interface GroupTransport {
+  /** cpg_initialize + cpg_join. */
+  join<M>(nodeid: NodeId, group: string, cb: CpgCallbacks<M>): CpgHandle<M>;
+  /** The node failed: it leaves every group at once ("nodedown"); its undelivered messages are lost. */
+  crash(nodeid: NodeId): void;
+}
+
+/** mulberry32: a small seeded PRNG, so every schedule replays exactly. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Event =
+  | { kind: 'msg'; group: string; from: NodeId; msg: unknown; dropped: boolean }
+  | { kind: 'confchg'; group: string; left: CpgAddress[]; joined: CpgAddress[] };
+
+interface Member { nodeid: NodeId; cb: CpgCallbacks<unknown>; handle: SimHandle }
+
+interface Group {
+  /** Members as of the last delivered event (the current view). */
+  view: Member[];
+  /** Members that joined or left but whose confchg is still queued. */
+  joining: Member[];
+  left: Set<SimHandle>;
+}
+
+/** One event of the delivery stream, for traces and step checks. */
+export interface CpgTraceEvent { at: number; group: string; what: string }
+
+class SimHandle implements CpgHandle<unknown> {
+  active = true;
+  /** Its node failed: nothing more is delivered to it. */
+  dead = false;
+  constructor(private readonly sim: SimCpg, readonly nodeid: NodeId, readonly group: string) {}
+  mcast(msg: unknown): void { if (this.active) this.sim.enqueue({ kind: 'msg', group: this.group, from: this.nodeid, msg, dropped: false }); }
+  leave(): void {
+    if (!this.active) return;
+    this.active = false;
+    this.sim.enqueue({ kind: 'confchg', group: this.group, left: [{ nodeid: this.nodeid, reason: 'leave' }], joined: [] });
+  }
+}
+
+export interface SimCpgOptions {
+  seed?: number;
+  /** Delivery latency is drawn from 0..maxLatencyMs (ms of the clock); order is kept. */
+  maxLatencyMs?: number;
+  /** Called after every delivered event (invariant checks, traces). */
+  onEvent?: (e: CpgTraceEvent) => void;
+  /** Describe a message for the trace. */
+  describe?: (msg: unknown) => string;
+}
+
+/**
+ * The in-process CPG: one totally ordered stream of events for all groups,
+ * delivered on the (shared) kernel clock after a seeded latency, never
+ * reordered. A confchg takes effect for every member at its place in the stream.
+ */
+export class SimCpg implements GroupTransport {
+  private readonly groups = new Map<string, Group>();
+  private readonly queue: Event[] = [];
+  private readonly rand: () => number;
+  private lastAt = 0;
+  private readonly handles = new Set<SimHandle>();
+
+  constructor(private readonly clock: Clock, private readonly opts: SimCpgOptions = {}) {
+    this.rand = prng(opts.seed ?? 1);
+  }
+
+  private group(name: string): Group {
+    let g = this.groups.get(name);
+    if (!g) { g = { view: [], joining: [], left: new Set() }; this.groups.set(name, g); }
+    return g;
+  }
+
+  join<M>(nodeid: NodeId, group: string, cb: CpgCallbacks<M>): CpgHandle<M> {
+    const handle = new SimHandle(this, nodeid, group);
+    this.handles.add(handle);
+    this.group(group).joining.push({ nodeid, cb: cb as CpgCallbacks<unknown>, handle });
+    this.enqueue({ kind: 'confchg', group, left: [], joined: [{ nodeid, reason: 'join' }] });
+    return handle as CpgHandle<M>;
+  }
+
+  crash(nodeid: NodeId): void {
+    // Its messages not yet delivered are lost, all of them.
+    for (const e of this.queue) if (e.kind === 'msg' && e.from === nodeid) e.dropped = true;
+    for (const h of this.handles) {
+      if (h.nodeid !== nodeid || !h.active) continue;
+      h.active = false;
+      h.dead = true;
+      this.enqueue({ kind: 'confchg', group: h.group, left: [{ nodeid, reason: 'nodedown' }], joined: [] });
+    }
+  }
+
+  /** Events not yet delivered. */
+  get pending(): number { return this.queue.filter((e) => !(e.kind === 'msg' && e.dropped)).length; }
+
+  /** Members of a group in the current view. */
+  members(group: string): NodeId[] { return (this.groups.get(group)?.view ?? []).map((m) => m.nodeid); }
+
+  enqueue(e: Event): void {
+    this.queue.push(e);
+    const latency = Math.floor(this.rand() * ((this.opts.maxLatencyMs ?? 2) + 1));
+    const at = Math.max(this.lastAt, this.clock.nowMs() + latency);
+    this.lastAt = at;
+    this.clock.setTimer(at - this.clock.nowMs(), () => this.deliverNext());
+  }
+
+  /** Deliver the event at the head of the stream (one per timer, in order). */
+  private deliverNext(): void {
+    const e = this.queue.shift();
+    if (!e) return;
+    const g = this.group(e.group);
+    if (e.kind === 'msg') {
+      if (e.dropped) return;
+      // Delivered to the view at this point of the stream (members that have left get nothing more).
+      for (const m of [...g.view].sort((a, b) => a.nodeid - b.nodeid)) {
+        if (m.handle.dead) continue;
+        m.cb.deliver(e.from, e.msg);
+      }
+      this.opts.onEvent?.({ at: this.clock.nowMs(), group: e.group, what: `deliver from ${e.from}: ${this.opts.describe?.(e.msg) ?? ''}` });
+      return;
+    }
+    for (const j of e.joined) {
+      const i = g.joining.findIndex((m) => m.nodeid === j.nodeid);
+      if (i >= 0) g.view.push(...g.joining.splice(i, 1));
+    }
+    const leavers: Member[] = [];
+    for (const l of e.left) {
+      const i = g.view.findIndex((m) => m.nodeid === l.nodeid);
+      if (i >= 0) leavers.push(...g.view.splice(i, 1));
+    }
+    const members = g.view.map((m) => m.nodeid).sort((a, b) => a - b);
+    // Everyone in the new view sees it; a node leaving cleanly sees its own leave; a crashed one sees nothing.
+    const to = [...g.view.filter((m) => !m.handle.dead), ...leavers.filter((m) => e.left.some((l) => l.nodeid === m.nodeid && l.reason === 'leave'))];
+    for (const m of to.sort((a, b) => a.nodeid - b.nodeid)) m.cb.confchg(members, e.left, e.joined);
+    for (const m of leavers) this.handles.delete(m.handle);
+    this.opts.onEvent?.({
+      at: this.clock.nowMs(), group: e.group,
+      what: `confchg members [${members.join(',')}]${e.joined.map((j) => ` +${j.nodeid}`).join('')}${e.left.map((l) => ` -${l.nodeid}(${l.reason})`).join('')}`,
+    });
+  }
+}
