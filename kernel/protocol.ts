@@ -34,18 +34,29 @@ export class FrameReader<T> {
 
   private next(): Frame<T> | null {
     if (this.have < 8) return null;
-    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [buf];
-    const jlen = buf.readUInt32BE(0);
-    if (buf.length < 4 + jlen + 4) return null;
-    const plen = buf.readUInt32BE(4 + jlen);
+    const jlen = this.front(4).readUInt32BE(0);
+    if (this.have < 8 + jlen) return null;
+    const plen = this.front(8 + jlen).readUInt32BE(4 + jlen);
     const total = 8 + jlen + plen;
-    if (buf.length < total) return null;
+    if (this.have < total) return null;
+    // Join the chunks only once the whole frame is here (a payload may be hundreds of MiB).
+    const buf = this.front(total);
     const head = JSON.parse(buf.toString('utf8', 4, 4 + jlen)) as T;
     const payload = plen ? buf.subarray(8 + jlen, total) : null;
     const rest = buf.subarray(total);
-    this.chunks = rest.length ? [rest] : [];
-    this.have = rest.length;
+    this.chunks[0] = rest;
+    if (!rest.length) this.chunks.shift();
+    this.have -= total;
     return { head, payload };
+  }
+
+  /** The first chunk, grown by joining the following ones until it holds n bytes. */
+  private front(n: number): Buffer {
+    if (this.chunks[0]!.length < n) {
+      let k = 1, len = this.chunks[0]!.length;
+      while (len < n) len += this.chunks[k++]!.length;
+      this.chunks.splice(0, k, Buffer.concat(this.chunks.slice(0, k), len));
+    }
+    return this.chunks[0]!;
   }
 }
