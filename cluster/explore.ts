@@ -81,6 +81,7 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
   const trace: string[] = [`seed ${seed}: ${s.nodes} nodes, ${s.regions} regions of ${s.regionSectors} sectors, latency 0..${s.latency} ms, patch ${opts.patch ? 'on' : 'off'}`];
   const violations: Violation[] = [];
   const known: Violation[] = [];
+  let ended = false;
   const note = (v: Violation[], where: string) => {
     for (const x of v) {
       if (x.known) {
@@ -98,6 +99,7 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
     nodes: s.nodes, seed, virtualClock: true, maxLatencyMs: s.latency,
     params: { remoteRecoveringCheck: opts.patch, inSyncOrdering: opts.ordering ?? 'patch' },
     onEvent: (e) => {
+      if (ended) return;
       trace.push(`  ${e.at}ms ${e.what}`);
       note(checkReplicas(cluster), 'after delivery');
     },
@@ -136,9 +138,13 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
     });
   }
   const end = Math.max(...s.actions.map((a) => a.at)) + 500;
-  await new Promise<void>((resolve) => clock.setTimer(end, resolve));
-  note(checkLegs(cluster, UUID, legs, s.regionSectors), 'at the end');
-  for (const n of cluster.nodes) if (n.up) n.crash();
+  // The end is one timer: check and stop everything inside it, so nothing runs after it.
+  await new Promise<void>((resolve) => clock.setTimer(end, () => {
+    note(checkLegs(cluster, UUID, legs, s.regionSectors), 'at the end');
+    ended = true;
+    for (const n of cluster.nodes) if (n.up) n.crash();
+    resolve();
+  }));
   if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
   return { seed, violations, known, trace };
 }
