@@ -14,15 +14,39 @@ import { KernelClient } from './client.js';
 
 const USAGE = 'Usage: dmsetup-ts io write DEVICE SECTOR [COUNT] [--bs BYTES] [--direct|--buffered]\n       dmsetup-ts io read DEVICE SECTOR COUNT [--bs BYTES] [--direct|--buffered]\n';
 
-function readAllStdin(limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    process.stdin.on('data', (c: Buffer) => { chunks.push(c); n += c.length; if (n >= limit) process.stdin.pause(); });
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks)));
-    process.stdin.on('error', reject);
-    if (limit === 0) resolve(Buffer.alloc(0));
-  });
+/** Direct I/O goes to the kernel in requests of this size, so a large copy streams. */
+const REQUEST_BYTES = 8 << 20;
+
+/**
+ * Standard input in pieces of `size` bytes (the last may be shorter), at most
+ * `limit` bytes in all, zero-padded to `limit` when given, else to a sector.
+ */
+async function* stdinPieces(size: number, limit: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let have = 0, total = 0;
+  const take = (n: number): Buffer => {
+    const all = Buffer.concat(pending, have);
+    pending = all.length > n ? [all.subarray(n)] : [];
+    have = all.length - Math.min(n, all.length);
+    return all.subarray(0, n);
+  };
+  if (limit > 0) {
+    for await (const c of process.stdin as AsyncIterable<Buffer>) {
+      pending.push(c);
+      have += c.length;
+      while (have >= size && total < limit) {
+        const piece = take(Math.min(size, limit - total));
+        total += piece.length;
+        yield piece;
+      }
+      if (total >= limit) break;
+    }
+  }
+  let rest = take(Math.min(have, limit - total));
+  total += rest.length;
+  const pad = Number.isFinite(limit) ? limit - total : (512 - (total % 512)) % 512;
+  if (pad > 0) rest = Buffer.concat([rest, Buffer.alloc(pad)]);
+  for (let i = 0; i < rest.length; i += size) yield rest.subarray(i, i + size);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -52,26 +76,29 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
+    const failed = (what: string, at: number, error: string) => {
+      process.stderr.write(`dmsetup-ts io: ${dev}: ${what} at sector ${at}: ${isErrno(error) ? strerror(error) : error}\n`);
+      return 1;
+    };
+    // Buffered I/O is one open..close of the device (its write-back happens at
+    // the close), so it is one request; direct I/O streams in requests.
+    const request = buffered ? Infinity : Math.max(bs, Math.floor(REQUEST_BYTES / bs) * bs);
     if (verb === 'write') {
-      let data = await readAllStdin(count === undefined ? Infinity : count * 512);
-      if (count !== undefined) {
-        if (data.length < count * 512) data = Buffer.concat([data, Buffer.alloc(count * 512 - data.length)]);
-        data = data.subarray(0, count * 512);
-      } else if (data.length % 512) {
-        data = Buffer.concat([data, Buffer.alloc(512 - (data.length % 512))]);
-      }
-      const r = (await client.call<{ bytes: number; error?: string }>('ioWrite', { dev, sector, bs, buffered }, data)).result;
-      if (r.error) {
-        process.stderr.write(`dmsetup-ts io: ${dev}: write at sector ${sector + r.bytes / 512}: ${isErrno(r.error) ? strerror(r.error) : r.error}\n`);
-        return 1;
+      let done = 0;
+      for await (const piece of stdinPieces(request, count === undefined ? Infinity : count * 512)) {
+        const r = (await client.call<{ bytes: number; error?: string }>('ioWrite', { dev, sector: sector + done / 512, bs, buffered }, piece)).result;
+        if (r.error) return failed('write', sector + (done + r.bytes) / 512, r.error);
+        done += piece.length;
       }
       return 0;
     }
-    const reply = await client.call<{ bytes: number; error?: string }>('ioRead', { dev, sector, count, bs, buffered });
-    if (reply.payload) process.stdout.write(reply.payload);
-    if (reply.result.error) {
-      process.stderr.write(`dmsetup-ts io: ${dev}: read at sector ${sector + reply.result.bytes / 512}: ${isErrno(reply.result.error) ? strerror(reply.result.error) : reply.result.error}\n`);
-      return 1;
+    for (let done = 0; done < count! * 512;) {
+      const n = Math.min(request, count! * 512 - done);
+      const reply = await client.call<{ bytes: number; error?: string }>('ioRead', { dev, sector: sector + done / 512, count: n / 512, bs, buffered });
+      if (reply.payload && !process.stdout.write(reply.payload)) await new Promise((r) => process.stdout.once('drain', r));
+      if (reply.result.error) return failed('read', sector + (done + reply.result.bytes) / 512, reply.result.error);
+      if (reply.result.bytes < n) break; // the end of the device
+      done += n;
     }
     return 0;
   } catch (e) {
