@@ -153,6 +153,8 @@ export interface ExploreSummary {
   schedules: number;
   violating: number;
   first: ScheduleResult | null;
+  /** The last schedule run (its trace, for a replay of one seed). */
+  last: ScheduleResult | null;
   /** Schedules with a known cmirrord divergence only, by kind. */
   known: Record<string, number>;
   ms: number;
@@ -168,12 +170,13 @@ function scratch(): string {
 export async function explore(from: number, count: number, opts: ExploreOptions & { stopAtFirst?: boolean }): Promise<ExploreSummary> {
   const dir = opts.dir ?? scratch();
   const t0 = performance.now();
-  let violating = 0, first: ScheduleResult | null = null, n = 0;
+  let violating = 0, first: ScheduleResult | null = null, last: ScheduleResult | null = null, n = 0;
   const known: Record<string, number> = {};
   try {
     for (let seed = from; seed < from + count; seed++) {
       n++;
       const r = await runSchedule(seed, { ...opts, dir });
+      last = r;
       for (const k of r.known) known[k.known!] = (known[k.known!] ?? 0) + 1;
       if (r.violations.length) {
         violating++;
@@ -184,5 +187,5 @@ export async function explore(from: number, count: number, opts: ExploreOptions 
   } finally {
     if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
   }
-  return { schedules: n, violating, first, known, ms: performance.now() - t0 };
+  return { schedules: n, violating, first, last, known, ms: performance.now() - t0 };
 }

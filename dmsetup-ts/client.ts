@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { encodeFrame, FrameReader, type Response } from '../kernel/protocol.js';
 import { KernelError, isErrno } from '../kernel/errno.js';
-import { ensureRuntimeDir, runtimeDir, SOCKET_NAME } from '../kernel/runtime-dir.js';
+import { ensureRuntimeDir, nodeDir, nodeOf, runtimeDir, SOCKET_NAME } from '../kernel/runtime-dir.js';
 
 /** The kernel process could not be reached or went away: not a kernel errno. */
 export class KernelUnreachable extends Error {}
@@ -27,16 +27,22 @@ export class KernelClient {
     sock.on('error', fail);
   }
 
-  /** Connect to the user's kernel, starting it if none runs (unless start is false). */
+  /**
+   * Connect to the user's kernel, starting it if none runs (unless start is
+   * false). With DMSETUP_TS_NODE set, the kernel of that cluster node, never started here.
+   */
   static async connect(opts: { start?: boolean } = {}): Promise<KernelClient> {
     const dir = runtimeDir();
+    let node: number | undefined;
     try {
       ensureRuntimeDir(dir);
+      node = nodeOf();
     } catch (e) {
       throw new KernelUnreachable((e as Error).message);
     }
-    const sockPath = path.join(dir, SOCKET_NAME);
+    const sockPath = node === undefined ? path.join(dir, SOCKET_NAME) : path.join(nodeDir(dir, node), SOCKET_NAME);
     let sock = await tryConnect(sockPath);
+    if (!sock && node !== undefined) throw new KernelUnreachable(`node ${node} is not running: start a cluster with \`dmsetup-ts cluster up\``);
     if (!sock && opts.start !== false) {
       await startKernel();
       const deadline = Date.now() + 10_000;

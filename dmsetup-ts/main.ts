@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // dmsetup-ts: dmsetup for the emulated kernel, plus the project's own
-// commands (losetup, io, dmesg, kernel, conformance). Each is loaded only
+// commands (losetup, io, dmesg, kernel, cluster, conformance). Each is loaded only
 // when used, so `dmsetup-ts status NAME` starts fast.
 
 import * as path from 'node:path';
@@ -10,6 +10,7 @@ const OWN_COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise
   io: () => import('./io.js'),
   dmesg: () => import('./dmesg.js'),
   kernel: () => import('./kernel-cmd.js'),
+  cluster: () => import('./cluster.js'),
   conformance: () => import('./conformance/index.js'),
 };
 

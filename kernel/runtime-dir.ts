@@ -14,6 +14,19 @@ export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(os.tmpdir(), `dmsetup-ts-${uid}`);
 }
 
+/**
+ * The cluster node a command talks to (DMSETUP_TS_NODE=N): its kernel's socket
+ * is node<N>/kernel.sock under the runtime directory. undefined: no node named.
+ */
+export function nodeOf(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env.DMSETUP_TS_NODE;
+  if (v === undefined || v === '') return undefined;
+  if (!/^[1-9][0-9]*$/.test(v)) throw new RuntimeDirError(`DMSETUP_TS_NODE=${v}: not a node number (1, 2, ...)`);
+  return Number(v);
+}
+
+export function nodeDir(dir: string, node: number): string { return path.join(dir, `node${node}`); }
+
 export class RuntimeDirError extends Error {}
 
 /** Create the directory (mode 0700) or check that an existing one is ours and private. */
