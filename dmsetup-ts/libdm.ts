@@ -9,7 +9,10 @@ import type { Output } from './output.js';
 
 export const LIBRARY_VERSION = '1.02.185 (2022-05-18)';
 
-/** How a task names its device. */
+/**
+ * How a task names its device: by number when major/minor are set (name and
+ * uuid then only appear in messages), else by uuid, else by name.
+ */
 export interface TaskDevice { name?: string; uuid?: string; major?: number; minor?: number }
 
 /** libdm's fatal condition for us: no kernel to talk to. */
@@ -64,9 +67,9 @@ export class Libdm {
   }
 
   private ref(dev: TaskDevice): Record<string, unknown> {
+    if (dev.major !== undefined) return { major: dev.major, minor: dev.minor };
     if (dev.name) return { name: this.mangle(dev.name) };
-    if (dev.uuid) return { uuid: this.mangle(dev.uuid) };
-    return { major: dev.major, minor: dev.minor };
+    return { uuid: this.mangle(dev.uuid ?? '') };
   }
 
   // ---- names ----------------------------------------------------------------
@@ -144,20 +147,10 @@ export class Libdm {
     if (!info) return false;
     if (addNodeOnCreate) await this.addNode(info.name);
     if (!table || table.length === 0) return true;
+    // The load and resume steps address the new device by number.
     const numbered: TaskDevice = { name, uuid, major: info.major, minor: info.minor };
-    const byNumber = async (ioctl: string, op: string, args: Record<string, unknown>) => {
-      const c = await this.client();
-      try {
-        return (await c.call(op, { ...args, ref: { major: info.major, minor: info.minor } })).result;
-      } catch (e) {
-        if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
-        if (!(e instanceof KernelError)) throw e;
-        this.out.err(`device-mapper: ${ioctl} ioctl on ${this.ioctlName(numbered)} failed: ${strerror(e.errno)}`);
-        return null;
-      }
-    };
-    const ok = (await byNumber('reload', 'tableLoad', { targets: table, readOnly })) !== null &&
-      (await byNumber('resume', 'devResume', {})) !== null;
+    const ok = (await this.task('reload', 'tableLoad', numbered, { targets: table, readOnly })) !== null &&
+      (await this.task('resume', 'devResume', numbered)) !== null;
     if (!ok) {
       // Revert the creation.
       if ((await this.task('remove', 'devRemove', { name }, {})) === null) this.out.err('Failed to revert device creation.');
