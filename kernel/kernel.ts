@@ -46,6 +46,9 @@ export class Kernel {
     this.dmIoctl = new DmIoctl(this);
     for (let i = 0; i < MAX_LOOP; i++) this.loops.set(i, new LoopDevice(i, this.clock));
     for (const m of opts.modules ?? []) this.loadModule(m);
+    // The machine's init clears what booting logged (the oracle's does `dmesg -c`),
+    // so the log starts with what happens after boot.
+    this.klog.read(true);
   }
 
   /** insmod: run the module's init once. */

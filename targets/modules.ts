@@ -1,7 +1,7 @@
 // The modules of the emulated kernel, in the order the oracle's kernel loads
 // them: dm-mod's built-in targets, then dm-mirror (with dm-log), dm-zero,
-// dm-flakey, dm-delay. Targets register newest-first, so `dmsetup targets`
-// lists them as Linux 6.1 does.
+// dm-flakey, dm-delay, dm-log-userspace. Targets register newest-first, so
+// `dmsetup targets` lists them as Linux 6.1 does.
 
 import { Kernel, type KernelModule, type KernelOptions } from '../kernel/kernel.js';
 import type { TargetType } from '../kernel/dm-target.js';
@@ -11,7 +11,7 @@ import { stripedTarget } from './striped.js';
 import { zeroTarget } from './zero.js';
 import { flakeyTarget } from './flakey.js';
 import { delayTarget } from './delay.js';
-import { dmMirrorModule } from './mirror/index.js';
+import { dmLogUserspaceModule, dmMirrorModule } from './mirror/index.js';
 
 /** A module that registers target types and nothing else. */
 export function targetModule(name: string, ...types: TargetType[]): KernelModule {
@@ -24,6 +24,7 @@ export const MODULES: readonly KernelModule[] = [
   targetModule('dm_zero', zeroTarget),
   targetModule('dm_flakey', flakeyTarget),
   targetModule('dm_delay', delayTarget),
+  dmLogUserspaceModule,
 ];
 
 /** A kernel with every module loaded: what the daemon runs and the library API returns. */

@@ -1,5 +1,6 @@
 // The dm_mirror module: the mirror target and dm-log's core and disk dirty log
-// types; dm-log-userspace is a separate module, loaded on first use.
+// types; dm-log-userspace is a module of its own, loaded at boot on the
+// oracle's machine and otherwise on first use.
 
 import type { KernelModule } from '../../kernel/kernel.js';
 import { registerLogModule } from './dirty-log.js';
@@ -19,5 +20,8 @@ export const dmMirrorModule: KernelModule = {
     kernel.targetTypes.register(mirrorTarget);
   },
 };
+
+/** dm-log-userspace (the "userspace" dirty log type). */
+export const dmLogUserspaceModule: KernelModule = { name: 'dm_log_userspace', init: initUserspaceLog };
 
 export { mirrorTarget };

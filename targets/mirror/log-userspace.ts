@@ -72,6 +72,8 @@ export class UserspaceLog implements DirtyLog {
   construct(): void {
     let r = this.transport.requestNow(this.uuid, this.luid, DmUlog.CTR, Buffer.from(this.usrArgvStr + '\0'));
     if (r.error < 0) {
+      // dm_consult_userspace reports the failed send, then userspace_ctr says why.
+      if (r.error === ESRCH) this.klog.err(`Unable to send log request [${DmUlog.CTR}] to userspace: ${ESRCH}`);
       this.klog.err(r.error === ESRCH ? 'Userspace log server not found' : 'Userspace log server failed to create log');
       throw new LogCtrError(r.error);
     }
@@ -222,6 +224,7 @@ export const userspaceLogType: DirtyLogType = {
     }
     const transport = transports.get(ti.kernel);
     if (!transport) {
+      log.err(`Unable to send log request [${DmUlog.CTR}] to userspace: ${ESRCH}`);
       log.err('Userspace log server not found');
       throw new LogCtrError(ESRCH);
     }
