@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     params: { remoteRecoveringCheck: config.patch, inSyncOrdering: config.ordering },
   });
   const t0 = Date.now();
-  const served = new Map<number, { server: net.Server; conns: Set<net.Socket>; sockPath: string }>();
+  const served = new Map<number, { server: net.Server; conns: Set<net.Socket>; sockPath: string; ino: number }>();
 
   /** Serve a node's (new) kernel on its socket. */
   const serveNode = async (n: ClusterNode): Promise<void> => {
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     // `dmsetup-ts kernel stop` on a node: that node shuts down cleanly (its mirrors leave their groups).
     serve(n.kernel!, server, () => void n.shutdown().then(() => unserve(n.id)));
     await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(sockPath, resolve); });
-    served.set(n.id, { server, conns, sockPath });
+    served.set(n.id, { server, conns, sockPath, ino: fs.statSync(sockPath).ino });
   };
 
   /** Nobody reaches the node any more; requests in flight are cut off. */
@@ -47,7 +47,8 @@ async function main(): Promise<void> {
     served.delete(id);
     s.server.close();
     for (const c of s.conns) c.destroy();
-    try { fs.unlinkSync(s.sockPath); } catch { /* gone */ }
+    // Only our own socket: another cluster may have taken the directory over.
+    try { if (fs.statSync(s.sockPath).ino === s.ino) fs.unlinkSync(s.sockPath); } catch { /* gone */ }
   };
 
   const status = (): ClusterStatus => ({
