@@ -283,7 +283,7 @@ export class DmIoctl {
   }
 
   /** DM_TABLE_STATUS: each target's INFO (or TABLE) text. */
-  tableStatus(ref: DevRef, type: 'info' | 'table', inactive = false): { info: DmInfo; targets: TargetSpec[] } {
+  tableStatus(ref: DevRef, type: 'info' | 'table' | 'ima', inactive = false): { info: DmInfo; targets: TargetSpec[] } {
     const md = this.find(ref);
     const table = inactive ? md.inactive : md.live;
     const targets = (table?.targets ?? []).map((t) => ({

@@ -21,7 +21,7 @@ export const run: CommandFn = async (ctx, argv, names) => {
   const dev = await taskDevice(ctx, name);
   if (!dev) return false;
   const st = await ctx.dm.task<{ info: DmInfo; targets: TargetSpec[] }>(isTable ? 'table' : 'status', 'tableStatus', dev,
-    { type: isTable ? 'table' : 'info', inactive: has(ctx.sw, 'inactive') }, isTable ? undefined : 'ENXIO');
+    { type: isTable ? 'table' : ctx.cmd.name === 'measure' ? 'ima' : 'info', inactive: has(ctx.sw, 'inactive') }, isTable ? undefined : 'ENXIO');
   if (!st) {
     if (!isTable) ctx.out.err('Device does not exist.');
     return false;
