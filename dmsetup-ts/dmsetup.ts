@@ -5,7 +5,6 @@ import { processSwitches, has, type Switches } from './switches.js';
 import { COMMANDS, findCommand, usage } from './commands/index.js';
 import { Libdm, NoKernel } from './libdm.js';
 import { stdio, type Output } from './output.js';
-import { Report } from './report.js';
 import type { CommandDef, Ctx } from './command.js';
 
 let stdinText: Promise<string> | null = null;
@@ -76,6 +75,7 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
         out.err('--sort is not yet supported with status and table.');
         return 1;
       }
+      const { Report } = await import('./report.js');
       const report = Report.init(ctx);
       if (!report) return 1;
       if (report.fields.length === 0) return 0; // -o help
@@ -91,8 +91,10 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
       }
       rest = rest.slice(1);
     } while (cmd.repeatable && rest.length > 0);
-    const { conciseOutputProduced } = await import('./commands/status.js');
-    if (conciseOutputProduced()) out.print('\n');
+    if (has(sw, 'concise') && cmd.name === 'table') {
+      const { conciseOutputProduced } = await import('./commands/status.js');
+      if (conciseOutputProduced()) out.print('\n');
+    }
     ctx.report?.output();
   } catch (e) {
     if (!(e instanceof NoKernel)) throw e;
