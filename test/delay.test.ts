@@ -4,30 +4,16 @@
 
 import t from 'tap';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { bootKernel } from '../targets/modules.js';
 import { delayTarget } from '../targets/delay.js';
 import { Bio, ReqOp, REQ_PREFLUSH, submitBio, type BlkStatus } from '../kernel/bio.js';
-import type { VirtualClock } from '../kernel/clock.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { MappedDevice } from '../kernel/dm.js';
+import { kernelWithDisks, expectRefusals } from './helpers/kernel.js';
 
 const SECTORS = 16384;
 
 function setup(t: { teardown(fn: () => void): void }, disks = 1) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delay-test-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const kernel = bootKernel({ virtualClock: true });
-  const files: string[] = [];
-  for (let i = 0; i < disks; i++) {
-    const f = path.join(dir, `d${i}`);
-    fs.writeFileSync(f, '');
-    fs.truncateSync(f, SECTORS * 512);
-    kernel.loopAttach(i, f);
-    files.push(f);
-  }
-  return { kernel, clock: kernel.clock as VirtualClock, files };
+  return kernelWithDisks(t, disks, SECTORS);
 }
 
 async function create(kernel: Kernel, name: string, table: string): Promise<MappedDevice> {
@@ -106,21 +92,7 @@ t.test('constructor refusals (scenario 106)', async (t) => {
     ['/dev/loop0 0 1 /dev/loop1 0 1 /dev/nosuch 0 1', 'Device lookup failed (-ENODEV)'],
     ['/dev/nosuch 0 1 /dev/loop1 x 1', 'Device lookup failed (-ENODEV)'],
   ];
-  kernel.dmIoctl.devCreate('bad');
-  for (const [params, msg] of cases) {
-    kernel.klog.read(true);
-    let errno: string | undefined;
-    try {
-      kernel.dmIoctl.tableLoad({ name: 'bad' }, [{ start: 0, length: 8192, type: 'delay', params }]);
-    } catch (e) {
-      errno = (e as { errno?: string }).errno;
-    }
-    t.equal(errno, /\(-(E\w+)\)$/.exec(msg)![1], `${params}: refused`);
-    t.same(kernel.klog.read(true).map((l) => l.text), [
-      `device-mapper: table: 254:0: delay: ${msg}`,
-      'device-mapper: ioctl: error adding target to table',
-    ], params);
-  }
+  expectRefusals(t, kernel, 'delay', cases);
   for (let i = 0; i < 3; i++) t.equal(kernel.loop(i)!.openCount, 0, `loop${i} released`);
 });
 

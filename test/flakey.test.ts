@@ -3,31 +3,16 @@
 
 import t from 'tap';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { bootKernel } from '../targets/modules.js';
 import { flakeyTarget } from '../targets/flakey.js';
 import { Bio, ReqOp, submitBioWait, type BlkStatus } from '../kernel/bio.js';
-import type { VirtualClock } from '../kernel/clock.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { MappedDevice } from '../kernel/dm.js';
+import { kernelWithDisks, expectRefusals } from './helpers/kernel.js';
 
 const SECTORS = 16384; // 8 MiB disks, as dm_disk N 8
 
 function setup(t: { teardown(fn: () => void): void }, disks = 1) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flakey-test-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const kernel = bootKernel({ virtualClock: true });
-  const files: string[] = [];
-  for (let i = 0; i < disks; i++) {
-    const f = path.join(dir, `d${i}`);
-    fs.writeFileSync(f, '');
-    fs.truncateSync(f, SECTORS * 512);
-    kernel.loopAttach(i, f);
-    files.push(f);
-  }
-  const clock = kernel.clock as VirtualClock;
-  return { kernel, clock, files };
+  return kernelWithDisks(t, disks, SECTORS);
 }
 
 async function create(kernel: Kernel, name: string, table: string): Promise<MappedDevice> {
@@ -146,21 +131,7 @@ t.test('constructor refusals, in the kernel order (scenario 102)', async (t) => 
     ['/dev/nosuch 0 5 5 1 frobnicate', 'Unrecognised flakey feature requested (-EINVAL)'],
     ['/dev/loop0 0 0 4294967296', 'Total (up + down) interval is zero (-EINVAL)'],
   ];
-  kernel.dmIoctl.devCreate('bad');
-  for (const [params, msg] of cases) {
-    kernel.klog.read(true);
-    let errno: string | undefined;
-    try {
-      kernel.dmIoctl.tableLoad({ name: 'bad' }, [{ start: 0, length: 8192, type: 'flakey', params }]);
-    } catch (e) {
-      errno = (e as { errno?: string }).errno;
-    }
-    t.equal(errno, /\(-(E\w+)\)$/.exec(msg)![1], `${params}: refused`);
-    t.same(kernel.klog.read(true).map((l) => l.text), [
-      `device-mapper: table: 254:0: flakey: ${msg}`,
-      'device-mapper: ioctl: error adding target to table',
-    ], params);
-  }
+  expectRefusals(t, kernel, 'flakey', cases);
   // Nothing is left open by a refused table.
   t.equal(kernel.loop(0)!.openCount, 0);
 });

@@ -6,30 +6,17 @@
 import t from 'tap';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { bootKernel } from '../../targets/modules.js';
 import { bufferedRead, bufferedWrite } from '../../kernel/blkdev-pagecache.js';
 import { Bio, ReqOp, REQ_RAHEAD } from '../../kernel/bio.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { MappedDevice } from '../../kernel/dm.js';
 import type { Target } from '../../kernel/dm-target.js';
+import { kernelWithDisks } from '../helpers/kernel.js';
 
 const md5 = (b: Buffer) => crypto.createHash('md5').update(b).digest('hex');
 
 function setup(t: { teardown(fn: () => void): void }, disks: number) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagecache-test-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const kernel = bootKernel({ virtualClock: true });
-  const files: string[] = [];
-  for (let i = 0; i < disks; i++) {
-    const f = path.join(dir, `d${i}`);
-    fs.writeFileSync(f, '');
-    fs.truncateSync(f, 8 << 20);
-    kernel.loopAttach(i, f);
-    files.push(f);
-  }
-  return { kernel, files };
+  return kernelWithDisks(t, disks, (8 << 20) / 512);
 }
 
 async function create(kernel: Kernel, name: string, line: string): Promise<MappedDevice> {
