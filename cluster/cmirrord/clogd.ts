@@ -46,6 +46,15 @@ export class Cmirrord implements ClogDaemon {
     if (this.running) reply(rq);
   }
 
+  postsuspendFinalize(uuid: string): void {
+    const i = this.official.findIndex((l) => l.uuid === uuid);
+    if (i < 0) return;
+    const [lc] = this.official.splice(i, 1);
+    // The next RESUME is a master resume again unless a checkpoint loads the bits first.
+    lc!.resumeOverride = 0;
+    this.pending.push(lc!);
+  }
+
   groupGone(g: ClogCpg): void { if (this.groups.get(g.name) === g) this.groups.delete(g.name); }
 
   private findLog(rq: DmUlogRequest): LogC | undefined {

@@ -21,6 +21,8 @@ export interface ClogDaemon {
   kernelSend(rq: ClogRequest['rq']): void;
   /** The group is gone (left): forget it. */
   groupGone(g: ClogCpg): void;
+  /** cluster_postsuspend: our own leave is final; the log may be resumed (afresh) again. */
+  postsuspendFinalize(uuid: string): void;
   debug(msg: string): void;
   nowMs(): number;
 }
@@ -34,6 +36,8 @@ export class ClogCpg {
   checkpointRequesters: NodeId[] = [];
   delay = 0;
   resendRequests = false;
+  /** Requests re-sent to a new server after the old one left (for status). */
+  resent = 0;
   freeMe = false;
   handle!: CpgHandle<ClogRequest>;
 
@@ -190,7 +194,8 @@ export class ClogCpg {
 
   private leaveCallback(left: NodeId, members: readonly NodeId[]): void {
     if (left === this.me) {
-      // Our own leave: answer the POSTSUSPEND, drop the rest.
+      // Our own leave: the log goes back to pending (cluster_postsuspend), the POSTSUSPEND is answered, the rest dropped.
+      this.d.postsuspendFinalize(this.name);
       for (const rq of this.workingList.splice(0)) if (rq.rq.requestType === DmUlog.POSTSUSPEND) this.d.kernelSend(rq.rq);
       this.freeMe = true;
       this.lowestId = DEAD;
@@ -229,6 +234,8 @@ export class ClogCpg {
         case DmUlog.RESUME:
           break;
         default:
+          this.resent++;
+          this.d.debug(`[${this.name}] Resending ${DmUlog[rq.rq.requestType]}(${rq.rq.seq}) due to new server(${this.lowestId})`);
           this.send(rq);
       }
     }
