@@ -15,6 +15,10 @@ export interface ClusterConfig { nodes: number; seed: number; patch: boolean; or
 export interface LogStatus {
   uuid: string; group: string; members: number[]; syncCount: number; regionCount: number;
   recoveringRegion: number; recoverer: number;
+  /** Regions out of sync, as ranges ("3 5-9"). */
+  outOfSync: string;
+  /** Requests this node re-sent to a new server after the old one left. */
+  resent: number;
 }
 export interface NodeStatus { id: number; state: string; boots: number; logs: LogStatus[] }
 export interface ClusterStatus extends Omit<ClusterConfig, 'nodes'> { pid: number; uptimeMs: number; nodes: NodeStatus[] }

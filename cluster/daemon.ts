@@ -11,8 +11,22 @@ import { listenExclusive, serve } from '../kernel/server.js';
 import { Cluster } from './cluster.js';
 import { CONTROL_SOCKET, type ClusterConfig, type ClusterStatus } from './control.js';
 import type { ClusterNode } from './node.js';
+import { testBit } from '../targets/mirror/bitset.js';
 
 class ControlError extends Error {}
+
+/** The regions whose sync bit is 0, as ranges ("3 5-9"). */
+function outOfSync(bits: Uint32Array, count: number): string {
+  const out: string[] = [];
+  for (let r = 0; r < count; r++) {
+    if (testBit(bits, r)) continue;
+    let e = r;
+    while (e + 1 < count && !testBit(bits, e + 1)) e++;
+    out.push(e === r ? `${r}` : `${r}-${e}`);
+    r = e;
+  }
+  return out.join(' ');
+}
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ClusterConfig;
@@ -58,6 +72,7 @@ async function main(): Promise<void> {
       logs: !n.up || !n.cmirrord ? [] : n.cmirrord.logs().map((lc) => ({
         uuid: lc.uuid, group: n.cmirrord!.groups.get(lc.uuid)?.state ?? 'none', members: cluster.cpg.members(lc.uuid),
         syncCount: lc.syncCount, regionCount: lc.regionCount, recoveringRegion: lc.recoveringRegion, recoverer: lc.recoverer,
+        outOfSync: outOfSync(lc.syncBits, lc.regionCount), resent: n.cmirrord!.groups.get(lc.uuid)?.resent ?? 0,
       })),
     })),
   });

@@ -61,7 +61,8 @@ function printStatus(dir: string, s: ClusterStatus): void {
     lines.push(`node ${n.id}: ${n.state} (boot ${n.boots})`);
     for (const l of n.logs) {
       const rec = l.recoveringRegion >= 0 ? `region ${l.recoveringRegion} by node ${l.recoverer}` : 'none';
-      lines.push(`  log ${l.uuid}: group ${l.group}, members ${l.members.join(' ') || '-'}, in sync ${l.syncCount}/${l.regionCount}, recovering ${rec}`);
+      lines.push(`  log ${l.uuid}: group ${l.group}, members ${l.members.join(' ') || '-'}, in sync ${l.syncCount}/${l.regionCount}, recovering ${rec}${l.resent ? `, resent ${l.resent}` : ''}`);
+      if (l.outOfSync) lines.push(`    out of sync: ${l.outOfSync}`);
     }
   }
   process.stdout.write(lines.join('\n') + '\n');

@@ -38,3 +38,34 @@ t.test('seed scenario: neither node switches with the wrong ordering', async (t)
   // The failure is the ordering, not the set-up.
   t.match(r.out, /PASS: node 1: the write fails on the primary leg/);
 });
+
+t.test('join mid-resync: checkpoint, requeued write whose region jumps the queue, legs identical', async (t) => {
+  const r = await scenario(t, '002-join-mid-resync.sh');
+  t.equal(r.code, 0, r.out);
+  t.same(lines(r.out, 'FAIL'), []);
+  t.match(r.out, /PASS: node 2: starts from the checkpoint, mid-resync/);
+  t.match(r.out, /PASS: the legs are identical/);
+});
+
+t.test('join mid-resync without the patch: the write does not wait, its region is recovered in turn', async (t) => {
+  const r = await scenario(t, '002-join-mid-resync.sh', { CLUSTER_PATCH: 'off' });
+  t.equal(r.code, 1, r.out);
+  t.same(lines(r.out, 'FAIL').map((l) => l.replace(/ \(.*/, '')), ['FAIL: node 2: its region was recovered out of turn, before the write landed']);
+});
+
+t.test('clean leave of the answering node: the other node goes on without a timeout', async (t) => {
+  const r = await scenario(t, '003-clean-leave-server.sh');
+  t.equal(r.code, 0, r.out);
+  t.same(lines(r.out, 'FAIL'), []);
+  t.match(r.out, /PASS: node 2: no request timed out/);
+  t.match(r.out, /PASS: node 1: rejoins in sync/);
+});
+
+t.test('crash of the recovering node: the documented stall, and the way out', async (t) => {
+  const r = await scenario(t, '004-crash-recovering-node.sh');
+  t.equal(r.code, 0, r.out);
+  t.same(lines(r.out, 'FAIL'), []);
+  t.match(r.out, /PASS: node 2: the dead node still holds the slot \(recovering region \d+ by node 1\)/);
+  t.match(r.out, /PASS: node 2: resync stalls/);
+  t.match(r.out, /PASS: node 2: a write into a region not in sync waits \(requeued\)/);
+});
