@@ -12,7 +12,7 @@ import { blkdevWrite } from '../kernel/blkdev-io.js';
 import type { VirtualClock } from '../kernel/clock.js';
 import { Cluster } from './cluster.js';
 import { prng } from './cpg.js';
-import { checkLegs, checkReplicas, checkWrite, type Violation } from './invariants.js';
+import { checkLegs, checkReplicas, checkWrite, DATA_INVARIANTS, type Violation } from './invariants.js';
 
 export interface ExploreOptions {
   /** The seed patch (is_remote_recovering requeue) on every node. */
@@ -29,7 +29,15 @@ type Action =
 
 export interface Schedule { seed: number; nodes: number; regions: number; regionSectors: number; latency: number; actions: Action[] }
 
-export interface ScheduleResult { seed: number; violations: Violation[]; known: Violation[]; trace: string[] }
+export interface ScheduleResult {
+  seed: number;
+  /** The first violation of any invariant (none of the known divergences). */
+  violations: Violation[];
+  /** The first violation of each data invariant (DATA_INVARIANTS), even after other violations. */
+  data: Violation[];
+  known: Violation[];
+  trace: string[];
+}
 
 const UUID = 'explore-mirror';
 
@@ -80,6 +88,7 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
 
   const trace: string[] = [`seed ${seed}: ${s.nodes} nodes, ${s.regions} regions of ${s.regionSectors} sectors, latency 0..${s.latency} ms, patch ${opts.patch ? 'on' : 'off'}`];
   const violations: Violation[] = [];
+  const data: Violation[] = [];
   const known: Violation[] = [];
   let ended = false;
   const note = (v: Violation[], where: string) => {
@@ -89,8 +98,11 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
           known.push(x);
           trace.push(`KNOWN ${x.invariant} (${where}, ${x.known}): ${x.detail}`);
         }
-      } else if (!violations.length) {
-        violations.push(x);
+      } else {
+        const newData = DATA_INVARIANTS.includes(x.invariant) && !data.some((d) => d.invariant === x.invariant);
+        if (violations.length && !newData) continue;
+        if (!violations.length) violations.push(x);
+        if (newData) data.push(x);
         trace.push(`VIOLATION ${x.invariant} (${where}): ${x.detail}`);
       }
     }
@@ -146,13 +158,18 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
     resolve();
   }));
   if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
-  return { seed, violations, known, trace };
+  return { seed, violations, data, known, trace };
 }
 
 export interface ExploreSummary {
   schedules: number;
   violating: number;
   first: ScheduleResult | null;
+  /** Schedules violating a data invariant (a write into a region another node recovers, legs differing once in sync). */
+  dataViolating: number;
+  firstData: ScheduleResult | null;
+  /** Schedules violating each data invariant. */
+  byDataInvariant: Record<string, number>;
   /** The last schedule run (its trace, for a replay of one seed). */
   last: ScheduleResult | null;
   /** Schedules with a known cmirrord divergence only, by kind. */
@@ -171,6 +188,8 @@ export async function explore(from: number, count: number, opts: ExploreOptions 
   const dir = opts.dir ?? scratch();
   const t0 = performance.now();
   let violating = 0, first: ScheduleResult | null = null, last: ScheduleResult | null = null, n = 0;
+  let dataViolating = 0, firstData: ScheduleResult | null = null;
+  const byDataInvariant: Record<string, number> = Object.fromEntries(DATA_INVARIANTS.map((i) => [i, 0]));
   const known: Record<string, number> = {};
   try {
     for (let seed = from; seed < from + count; seed++) {
@@ -178,6 +197,11 @@ export async function explore(from: number, count: number, opts: ExploreOptions 
       const r = await runSchedule(seed, { ...opts, dir });
       last = r;
       for (const k of r.known) known[k.known!] = (known[k.known!] ?? 0) + 1;
+      for (const d of r.data) byDataInvariant[d.invariant]!++;
+      if (r.data.length) {
+        dataViolating++;
+        firstData ??= r;
+      }
       if (r.violations.length) {
         violating++;
         first ??= r;
@@ -187,5 +211,5 @@ export async function explore(from: number, count: number, opts: ExploreOptions 
   } finally {
     if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
   }
-  return { schedules: n, violating, first, last, known, ms: performance.now() - t0 };
+  return { schedules: n, violating, first, dataViolating, firstData, byDataInvariant, last, known, ms: performance.now() - t0 };
 }

@@ -15,7 +15,8 @@ const USAGE = `Usage: dmsetup-ts cluster up N [--seed S] [--patch on|off] [--ord
        dmsetup-ts cluster status
        dmsetup-ts cluster explore [--seeds N] [--from S] [--patch on|off] [--ordering patch|wrong]
 Each node's commands: DMSETUP_TS_NODE=N dmsetup ... (also losetup, io, dmesg).
-explore exits 2 when it finds a violating schedule.
+explore prints the first violating schedule as a trace (replay it with --from SEED --seeds 1)
+and exits 2 when it finds one.
 `;
 
 class UsageError extends Error {}
@@ -129,6 +130,7 @@ async function explore(argv: string[]): Promise<number> {
   const flags = `--patch ${patch ? 'on' : 'off'} --ordering ${ord}`;
   const out = [`explored seeds ${from}..${from + seeds - 1} (${flags}): ${s.schedules} schedules in ${(s.ms / 1000).toFixed(1)} s`];
   out.push(`violating schedules: ${s.violating}`);
+  out.push(`  violating a data invariant: ${s.dataViolating} (${Object.entries(s.byDataInvariant).map(([k, n]) => `${k}: ${n}`).join(', ')})`);
   const known = Object.entries(s.known);
   out.push(`known cmirrord divergences (not counted as violations): ${known.length ? known.map(([k, n]) => `${k}: ${n}`).join(', ') : 'none'}`);
   const shown = s.first ?? (seeds === 1 ? s.last : null);

@@ -15,3 +15,15 @@ t.test('patch on: 300 schedules without a violation', async (t) => {
   const s = await explore(1, 300, { patch: true });
   t.equal(s.violating, 0, s.first ? s.first.trace.join('\n') : 'none');
 });
+
+t.test('seed 3184 (patch on): a joiner missed a mark, a known cmirrord divergence, not a violation', async (t) => {
+  const r = await runSchedule(3184, { patch: true });
+  t.same(r.violations, [], r.trace.join('\n'));
+  t.same(r.known.map((k) => k.known), ['mark list not checkpointed']);
+});
+
+t.test('patch off: the legs diverge in some schedule (a data invariant)', async (t) => {
+  const s = await explore(1, 300, { patch: false });
+  t.ok(s.byDataInvariant['legs-identical-when-in-sync']! > 0, 'legs differ once in sync');
+  t.ok(s.byDataInvariant['no-write-into-remote-recovery']! > 0, 'a write lands in a region another node recovers');
+});
