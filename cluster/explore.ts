@@ -7,9 +7,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Bio, ReqOp } from '../kernel/bio.js';
+import { Bio, bioEndio, ReqOp } from '../kernel/bio.js';
 import { blkdevWrite } from '../kernel/blkdev-io.js';
 import type { VirtualClock } from '../kernel/clock.js';
+import type { MirrorSet } from '../targets/mirror/raid1.js';
 import { Cluster } from './cluster.js';
 import { prng } from './cpg.js';
 import { checkLegs, checkReplicas, checkWrite, DATA_INVARIANTS, type Violation } from './invariants.js';
@@ -18,6 +19,11 @@ export interface ExploreOptions {
   /** The seed patch (is_remote_recovering requeue) on every node. */
   patch: boolean;
   ordering?: 'patch' | 'wrong';
+  /**
+   * Schedules may also lose the primary leg (leg 0 fails for every node, as a
+   * shared disk does) with writes after it; the mirror handles errors.
+   */
+  legFailures?: boolean;
   /** Where the leg files live (a fresh temporary directory by default). */
   dir?: string;
 }
@@ -25,9 +31,14 @@ export interface ExploreOptions {
 type Action =
   | { at: number; kind: 'start'; node: number }
   | { at: number; kind: 'write'; node: number; region: number; fill: number }
-  | { at: number; kind: 'crash'; node: number };
+  | { at: number; kind: 'crash'; node: number }
+  | { at: number; kind: 'fail-leg' };
 
-export interface Schedule { seed: number; nodes: number; regions: number; regionSectors: number; latency: number; actions: Action[] }
+export interface Schedule {
+  seed: number; nodes: number; regions: number; regionSectors: number; latency: number; actions: Action[];
+  /** The table says handle_errors (schedules with a leg failure). */
+  handleErrors: boolean;
+}
 
 export interface ScheduleResult {
   seed: number;
@@ -42,7 +53,7 @@ export interface ScheduleResult {
 const UUID = 'explore-mirror';
 
 /** The schedule a seed stands for. */
-export function scheduleOf(seed: number): Schedule {
+export function scheduleOf(seed: number, legFailures = false): Schedule {
   const rand = prng(seed);
   const pick = (n: number) => Math.floor(rand() * n);
   const nodes = 2 + pick(2);
@@ -63,8 +74,17 @@ export function scheduleOf(seed: number): Schedule {
     const node = 1 + pick(nodes);
     actions.push({ at: startAt[node]! + 1 + pick(40), kind: 'crash', node });
   }
+  const latency = 1 + pick(3);
+  // Drawn last, so that without leg failures every seed is the schedule it always was.
+  if (legFailures) {
+    const at = 30 + pick(40);
+    actions.push({ at, kind: 'fail-leg' });
+    for (let i = 1 + pick(3); i > 0; i--) {
+      actions.push({ at: at + 1 + pick(30), kind: 'write', node: 1 + pick(nodes), region: pick(regions), fill: 0xa0 + pick(0x50) });
+    }
+  }
   actions.sort((a, b) => a.at - b.at);
-  return { seed, nodes, regions, regionSectors: 8, latency: 1 + pick(3), actions };
+  return { seed, nodes, regions, regionSectors: 8, latency, actions, handleErrors: legFailures };
 }
 
 function describe(a: Action): string {
@@ -72,12 +92,13 @@ function describe(a: Action): string {
     case 'start': return `t=${a.at}ms node ${a.node}: create and resume the mirror`;
     case 'write': return `t=${a.at}ms node ${a.node}: write region ${a.region} (fill 0x${a.fill.toString(16)})`;
     case 'crash': return `t=${a.at}ms node ${a.node}: crash`;
+    case 'fail-leg': return `t=${a.at}ms leg 0 (the primary) fails under every node`;
   }
 }
 
 /** Run one seeded schedule; violations are those seen first (the run stops adding after the first step that has any). */
 export async function runSchedule(seed: number, opts: ExploreOptions): Promise<ScheduleResult> {
-  const s = scheduleOf(seed);
+  const s = scheduleOf(seed, opts.legFailures);
   const dir = opts.dir ?? scratch();
   const legs = [path.join(dir, 'leg0'), path.join(dir, 'leg1')];
   const sectors = s.regions * s.regionSectors;
@@ -86,7 +107,7 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
   fs.writeFileSync(legs[0]!, leg0);
   fs.writeFileSync(legs[1]!, Buffer.alloc(sectors * 512));
 
-  const trace: string[] = [`seed ${seed}: ${s.nodes} nodes, ${s.regions} regions of ${s.regionSectors} sectors, latency 0..${s.latency} ms, patch ${opts.patch ? 'on' : 'off'}`];
+  const trace: string[] = [`seed ${seed}: ${s.nodes} nodes, ${s.regions} regions of ${s.regionSectors} sectors, latency 0..${s.latency} ms, patch ${opts.patch ? 'on' : 'off'}${s.handleErrors ? `, ordering ${opts.ordering ?? 'patch'}, handle_errors` : ''}`];
   const violations: Violation[] = [];
   const data: Violation[] = [];
   const known: Violation[] = [];
@@ -117,6 +138,24 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
     },
   });
   const clock = cluster.clock as VirtualClock;
+  // The primary leg's disk: once dead, every bio to it fails, from every node.
+  let legDead = false;
+  let diedAtMs = 0;
+  /** Nodes whose set was in sync when the leg died: fail_mirror must switch their primary. */
+  const inSyncAtFailure = new Set<number>();
+  const mirrorSet = (n: (typeof cluster.nodes)[number]): MirrorSet | undefined =>
+    n.kernel?.dmIoctl.deviceByName('m')?.live?.targets[0]?.target as MirrorSet | undefined;
+  /**
+   * The writer's kernel did not ask: the region is below the in_sync_hint it
+   * last got (sync_search - 1). cmirrord never lowers sync_search when a
+   * failed write takes a region out of sync (clog_set_region_sync), so a
+   * region behind it that another node recovers from the priority list is
+   * "not recovering" to the kernel (userspace_is_remote_recovering).
+   */
+  const belowHint = (n: (typeof cluster.nodes)[number], region: number): boolean => {
+    const log = mirrorSet(n)?.dirtyLog as { inSyncHint?: number } | undefined;
+    return log?.inSyncHint !== undefined && region < log.inSyncHint;
+  };
   cluster.up();
   for (const n of cluster.nodes) {
     const k = n.kernel!;
@@ -125,14 +164,29 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
       // Watch what reaches the shared disks from this node.
       const submit = loop.submitBio.bind(loop);
       loop.submitBio = (bio: Bio) => {
-        if (bio.op === ReqOp.WRITE && bio.size) note(checkWrite(cluster, UUID, n.id, Math.floor(bio.sector / s.regionSectors)), `write by node ${n.id}`);
+        if (bio.op === ReqOp.WRITE && bio.size) {
+          const region = Math.floor(bio.sector / s.regionSectors);
+          note(checkWrite(cluster, UUID, n.id, region).map((v) => belowHint(n, region) ? { ...v, known: 'in_sync_hint not lowered' } : v), `write by node ${n.id}`);
+        }
+        if (i === 0 && legDead) {
+          bioEndio(bio, 'EIO');
+          return;
+        }
         submit(bio);
       };
     }
   }
-  const table = `userspace 3 ${UUID} clustered-core ${s.regionSectors} 2 /dev/loop0 0 /dev/loop1 0`;
+  const table = `userspace 3 ${UUID} clustered-core ${s.regionSectors} 2 /dev/loop0 0 /dev/loop1 0${s.handleErrors ? ' 1 handle_errors' : ''}`;
   for (const a of s.actions) {
     clock.setTimer(a.at, () => {
+      if (a.kind === 'fail-leg') {
+        trace.push(describe(a));
+        legDead = true;
+        diedAtMs = clock.nowMs();
+        for (const n of cluster.nodes) if (n.up && mirrorSet(n)?.inSync) inSyncAtFailure.add(n.id);
+        trace.push(`  in sync when it failed: ${[...inSyncAtFailure].map((id) => `node ${id}`).join(', ') || 'no node'}`);
+        return;
+      }
       const n = cluster.node(a.node);
       if (!n.up) return;
       trace.push(describe(a));
@@ -152,7 +206,15 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
   const end = Math.max(...s.actions.map((a) => a.at)) + 500;
   // The end is one timer: check and stop everything inside it, so nothing runs after it.
   await new Promise<void>((resolve) => clock.setTimer(end, () => {
-    note(checkLegs(cluster, UUID, legs, s.regionSectors), 'at the end');
+    // A dead leg need not match the other one.
+    if (!legDead) note(checkLegs(cluster, UUID, legs, s.regionSectors), 'at the end');
+    // fail_mirror refuses to switch only while the set is out of sync; a node
+    // that saw it in sync must not refuse (nosync writes never reach fail_mirror).
+    for (const n of cluster.nodes) {
+      if (!n.up || !inSyncAtFailure.has(n.id)) continue;
+      const said = n.kernel!.klog.read().find((l) => l.usecs >= diedAtMs * 1000 && l.text.includes('failed while out-of-sync'));
+      if (said) note([{ invariant: 'primary-switch-when-in-sync', detail: `node ${n.id} saw the set in sync when leg 0 failed, yet kept it as primary: ${said.text}` }], 'at the end');
+    }
     ended = true;
     for (const n of cluster.nodes) if (n.up) n.crash();
     resolve();

@@ -15,8 +15,13 @@ export interface Violation {
   known?: string;
 }
 
-/** The invariants about the data on the legs (what the seed patch protects); the rest are about the log's replicated state. */
-export const DATA_INVARIANTS: readonly string[] = ['no-write-into-remote-recovery', 'legs-identical-when-in-sync'];
+/**
+ * The invariants about the data on and from the legs (what the seed patch
+ * protects): no write into a region another node recovers, legs identical once
+ * in sync, and (with leg failures) a node that saw the set in sync moving its
+ * reads off a failed primary. The rest are about the log's replicated state.
+ */
+export const DATA_INVARIANTS: readonly string[] = ['no-write-into-remote-recovery', 'legs-identical-when-in-sync', 'primary-switch-when-in-sync'];
 
 /**
  * Clean bits that differ only where the two replicas' mark lists differ:

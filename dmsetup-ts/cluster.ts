@@ -13,7 +13,7 @@ const USAGE = `Usage: dmsetup-ts cluster up N [--seed S] [--patch on|off] [--ord
        dmsetup-ts cluster crash NODE [--while-recovering]
        dmsetup-ts cluster restart NODE
        dmsetup-ts cluster status
-       dmsetup-ts cluster explore [--seeds N] [--from S] [--patch on|off] [--ordering patch|wrong]
+       dmsetup-ts cluster explore [--seeds N] [--from S] [--patch on|off] [--ordering patch|wrong] [--leg-failures]
 Each node's commands: DMSETUP_TS_NODE=N dmsetup ... (also losetup, io, dmesg).
 explore prints the first violating schedule as a trace (replay it with --from SEED --seeds 1)
 and exits 2 when it finds one.
@@ -119,15 +119,16 @@ async function down(dir: string): Promise<number> {
 }
 
 async function explore(argv: string[]): Promise<number> {
-  const { pos, opt } = parse(argv, { seeds: 'value', from: 'value', patch: 'value', ordering: 'value' });
+  const { pos, opt } = parse(argv, { seeds: 'value', from: 'value', patch: 'value', ordering: 'value', 'leg-failures': 'bool' });
   if (pos.length) throw new UsageError(`cluster explore takes no argument "${pos[0]}"`);
   const seeds = int(opt.seeds, '--seeds', 1, 10_000_000, 1000);
   const from = int(opt.from, '--from', 0, 2 ** 32 - 1, 1);
   const patch = onOff(opt.patch, '--patch', true);
   const ord = ordering(opt.ordering);
   const { explore: run } = await import('../cluster/explore.js');
-  const s = await run(from, seeds, { patch, ordering: ord });
-  const flags = `--patch ${patch ? 'on' : 'off'} --ordering ${ord}`;
+  const legFailures = opt['leg-failures'] === 'on';
+  const s = await run(from, seeds, { patch, ordering: ord, legFailures });
+  const flags = `--patch ${patch ? 'on' : 'off'} --ordering ${ord}${legFailures ? ' --leg-failures' : ''}`;
   const out = [`explored seeds ${from}..${from + seeds - 1} (${flags}): ${s.schedules} schedules in ${(s.ms / 1000).toFixed(1)} s`];
   out.push(`violating schedules: ${s.violating}`);
   out.push(`  violating a data invariant: ${s.dataViolating} (${Object.entries(s.byDataInvariant).map(([k, n]) => `${k}: ${n}`).join(', ')})`);

@@ -27,3 +27,11 @@ t.test('patch off: the legs diverge in some schedule (a data invariant)', async 
   t.ok(s.byDataInvariant['legs-identical-when-in-sync']! > 0, 'legs differ once in sync');
   t.ok(s.byDataInvariant['no-write-into-remote-recovery']! > 0, 'a write lands in a region another node recovers');
 });
+
+t.test('leg failures: with the wrong in-sync ordering a node that saw the set in sync keeps the failed primary; with the patch none does', async (t) => {
+  const wrong = await explore(1, 100, { patch: true, ordering: 'wrong', legFailures: true, stopAtFirst: true });
+  t.equal(wrong.first?.violations[0]?.invariant, 'primary-switch-when-in-sync', wrong.first?.trace.join('\n') ?? 'none');
+  t.match(wrong.first!.violations[0]!.detail, /failed while out-of-sync/);
+  const right = await explore(1, 300, { patch: true, ordering: 'patch', legFailures: true });
+  t.equal(right.violating, 0, right.first ? right.first.trace.join('\n') : 'none');
+});
