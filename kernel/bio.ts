@@ -21,6 +21,8 @@ export class Bio {
   status: BlkStatus = 0;
   /** bi_private: the submitter's context. */
   private?: unknown;
+  /** Which of a target's flush clones this is (dm_bio_get_target_bio_nr). */
+  targetBioNr = 0;
 
   constructor(
     public op: ReqOp,

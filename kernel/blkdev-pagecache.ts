@@ -31,12 +31,12 @@ import { Bio, ReqOp, REQ_RAHEAD, REQ_SYNC, submitBioWait, type BlkStatus } from 
 import type { BlockDevice } from './block.js';
 import type { Errno } from './errno.js';
 import type { KernelLog } from './klog.js';
+import type { IoResult } from './blkdev-io.js';
 
 const PAGE_SIZE = 4096;
 /** VM_READAHEAD_PAGES: 128 KiB. */
 const RA_PAGES = 32;
 
-export interface IoResult { bytes: number; error?: Errno }
 
 interface Page {
   data: Buffer;

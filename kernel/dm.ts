@@ -5,7 +5,7 @@
 import { Bio, ReqOp, bioEndio, submitBio, type BlkStatus } from './bio.js';
 import { DM_MAJOR, type BlockDevice } from './block.js';
 import { DmEndio, DmMapio } from './dm-target.js';
-import { KernelError, type Errno } from './errno.js';
+import type { Errno } from './errno.js';
 import type { DmTable, TableTarget } from './dm-table.js';
 import type { Kernel } from './kernel.js';
 
@@ -26,6 +26,8 @@ export class MappedDevice implements BlockDevice {
   deferredRemove = false;
   /** The gendisk exists once the first table was loaded (dm_setup_md_queue). */
   hasDisk = false;
+  /** Set once the first table load fixed the device type (even if that load then failed). */
+  hasDiskType = false;
   eventNr = 0;
   openCount = 0;
 
@@ -127,7 +129,7 @@ export class MappedDevice implements BlockDevice {
 
   private mapClone(io: DmIo, t: TableTarget, clone: Bio, flushIndex: number): void {
     io.pending++;
-    (clone as Bio & { targetBioNr?: number }).targetBioNr = flushIndex;
+    clone.targetBioNr = flushIndex;
     clone.endIo = (c) => this.cloneEndio(io, t, c);
     const r = t.target.map(clone);
     switch (r) {
@@ -218,8 +220,6 @@ export class MappedDevice implements BlockDevice {
     return old;
   }
 
-  /** Set once the first table load fixed the device type. */
-  hasDiskType = false;
 
   /** dm_resume: resume every target, then let the deferred I/O go. */
   async resume(): Promise<Errno | 0> {
@@ -251,4 +251,3 @@ export class MappedDevice implements BlockDevice {
   }
 }
 
-export { KernelError };

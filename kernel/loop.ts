@@ -1,7 +1,7 @@
 // Loop devices (/dev/loopN = 7:N) over regular files: the emulation's disks.
 
 import * as fs from 'node:fs';
-import { Bio, ReqOp, SECTOR_SHIFT, bioEndio } from './bio.js';
+import { Bio, ReqOp, bioEndio } from './bio.js';
 import { LOOP_MAJOR, type BlockDevice } from './block.js';
 import { KernelError } from './errno.js';
 import type { Clock } from './clock.js';
@@ -104,4 +104,3 @@ export class LoopDevice implements BlockDevice {
   }
 }
 
-export { SECTOR_SHIFT };

@@ -28,7 +28,7 @@ class Striped implements Target {
 
   map(bio: Bio): DmMapio {
     if (bio.op === ReqOp.FLUSH) {
-      bio.bdev = this.stripes[(bio as Bio & { targetBioNr?: number }).targetBioNr ?? 0]!.dev.bdev;
+      bio.bdev = this.stripes[bio.targetBioNr]!.dev.bdev;
       return DmMapio.REMAPPED;
     }
     // stripe_map_sector
