@@ -1,9 +1,9 @@
 // dmsetup info: the long form per device, or a report row with -c.
 
-import type { DmInfo } from '../../kernel/dm-ioctl.js';
+import type { DeviceListEntry, DmInfo } from '../../kernel/dm-ioctl.js';
 import { processAll, taskDevice, wantsAll, type CommandFn, type Ctx } from '../command.js';
 import { has } from '../switches.js';
-import type { ReportObject } from '../report.js';
+import type { Report, ReportObject } from '../report.js';
 
 /** _display_info_long. */
 async function displayInfoLong(ctx: Ctx, info: DmInfo): Promise<void> {
@@ -23,14 +23,30 @@ async function displayInfoLong(ctx: Ctx, info: DmInfo): Promise<void> {
   ctx.out.print(out + '\n');
 }
 
+type Deps = Array<{ major: number; minor: number; diskName: string }>;
+
+/**
+ * The device list and each device's deps, read once per report (dmsetup builds
+ * its dependency tree once), not again for every row.
+ */
+const relations = new WeakMap<Report, { list: DeviceListEntry[]; deps: Map<string, Promise<Deps>> }>();
+
 /** A report row for one device, with its dependencies if a field needs them. */
 async function reportObject(ctx: Ctx, info: DmInfo): Promise<ReportObject> {
   const o: ReportObject = { info, name: ctx.dm.unmangle(info.name), uuid: ctx.dm.unmangle(info.uuid), mangledName: info.name, mangledUuid: info.uuid };
   const report = ctx.report!;
   if (report.needsDeps || report.needsUsers) {
-    const list = (await ctx.dm.listDevices()) ?? [];
-    const depsOf = async (name: string) =>
-      (await ctx.dm.task<{ deps: Array<{ major: number; minor: number; diskName: string }> }>('deps', 'tableDeps', { name: ctx.dm.unmangle(name) }, {}))?.deps ?? [];
+    let rel = relations.get(report);
+    if (!rel) relations.set(report, (rel = { list: (await ctx.dm.listDevices()) ?? [], deps: new Map() }));
+    const { list, deps } = rel;
+    const depsOf = (name: string): Promise<Deps> => {
+      let d = deps.get(name);
+      if (!d) {
+        d = ctx.dm.task<{ deps: Deps }>('deps', 'tableDeps', { name: ctx.dm.unmangle(name) }, {}).then((r) => r?.deps ?? []);
+        deps.set(name, d);
+      }
+      return d;
+    };
     const named = (major: number, minor: number) => list.find((d) => d.major === major && d.minor === minor);
     if (report.needsDeps) {
       o.deps = (await depsOf(info.name)).map((d) => {

@@ -1,13 +1,16 @@
 // dmsetup mknodes: make /dev/mapper match the kernel's devices.
-import type { CommandFn } from '../command.js';
+import type { CommandFn, Ctx } from '../command.js';
 
-export const run: CommandFn = async (ctx, argv) => {
+/** dm_mknodes: nodes for the devices that lack one; with no name, stale nodes go too. */
+export async function mknodes(ctx: Ctx, name?: string): Promise<boolean> {
   const list = await ctx.dm.listDevices();
   if (!list) return false;
   const nodes = (await ctx.dm.call<string[]>('nodeList')).result;
   const names = new Set(list.map((d) => d.name));
-  const wanted = argv.length ? list.filter((d) => d.name === ctx.dm.mangle(argv[0]!)) : list;
+  const wanted = name !== undefined ? list.filter((d) => d.name === ctx.dm.mangle(name)) : list;
   for (const d of wanted) if (!nodes.includes(d.name)) await ctx.dm.addNode(d.name);
-  if (!argv.length) for (const n of nodes) if (!names.has(n)) await ctx.dm.removeNode(n);
+  if (name === undefined) for (const n of nodes) if (!names.has(n)) await ctx.dm.removeNode(n);
   return true;
-};
+}
+
+export const run: CommandFn = (ctx, argv) => mknodes(ctx, argv[0]);

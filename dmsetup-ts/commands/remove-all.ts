@@ -3,14 +3,12 @@
 import { processAll, type CommandFn, type Ctx } from '../command.js';
 import { has } from '../switches.js';
 import { errorDevice } from './wipe-table.js';
+import { mknodes } from './mknodes.js';
 
+/** _simple(DM_DEVICE_REMOVE_ALL) | dm_mknodes(NULL). */
 async function removeAllOnce(ctx: Ctx): Promise<boolean> {
   const r = (await ctx.dm.task('remove_all', 'removeAll', null)) !== null;
-  // dm_mknodes(NULL): make /dev/mapper match again.
-  const nodes = (await ctx.dm.call<string[]>('nodeList')).result;
-  const names = new Set(((await ctx.dm.listDevices()) ?? []).map((d) => d.name));
-  for (const n of nodes) if (!names.has(n)) await ctx.dm.removeNode(n);
-  return r;
+  return (await mknodes(ctx)) || r;
 }
 
 export const run: CommandFn = async (ctx) => {
