@@ -13,7 +13,7 @@ export { Kernel, type KernelOptions, type KernelModule } from './kernel/kernel.j
 export { Bio, ReqOp, REQ_FUA, REQ_PREFLUSH, REQ_RAHEAD, REQ_SYNC, bioEndio, submitBio, submitBioWait, type BlkStatus } from './kernel/bio.js';
 export { KernelError, strerror, type Errno } from './kernel/errno.js';
 export { RealClock, VirtualClock, type Clock } from './kernel/clock.js';
-export type { DmInfo, DevRef, TargetSpec } from './kernel/dm-ioctl.js';
+export type { DmInfo, DevRef, TargetSpec, TargetStatus } from './kernel/dm-ioctl.js';
 export { DmMapio, DmEndio, CtrError, type Target, type TargetType, type DmTarget, type DmDev } from './kernel/dm-target.js';
 export { blkdevRead, blkdevWrite } from './kernel/blkdev-io.js';
 export { parseTable } from './tables/parse.js';

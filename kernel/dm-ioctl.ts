@@ -31,7 +31,19 @@ export interface DmInfo {
   hasDisk: boolean;
 }
 
-export interface TargetSpec { start: number; length: number; type: string; params: string }
+/**
+ * One target of DM_TABLE_LOAD: sector_start and length are u64 (struct
+ * dm_target_spec); a number is taken as it is (the library API's convenience).
+ */
+export interface TargetSpec { start: bigint | number; length: bigint | number; type: string; params: string }
+
+/** One target as DM_TABLE_STATUS returns it: exact u64 geometry and the target's text. */
+export interface TargetStatus { start: bigint; length: bigint; type: string; params: string }
+
+/** A u64 from the wire or the library API: a bigint, a number or a decimal string; wrapped to 64 bits. */
+export function toU64(v: bigint | number | string): bigint {
+  return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(v));
+}
 
 export interface DeviceListEntry { name: string; uuid: string; major: number; minor: number; eventNr: number }
 
@@ -239,7 +251,7 @@ export class DmIoctl {
       }
       for (const s of specs) {
         try {
-          table.addTarget(s.type, s.start, s.length, s.params);
+          table.addTarget(s.type, toU64(s.start), toU64(s.length), s.params);
         } catch (e) {
           this.log.err('error adding target to table');
           throw e;
@@ -283,7 +295,7 @@ export class DmIoctl {
   }
 
   /** DM_TABLE_STATUS: each target's INFO (or TABLE) text. */
-  tableStatus(ref: DevRef, type: 'info' | 'table' | 'ima', inactive = false): { info: DmInfo; targets: TargetSpec[] } {
+  tableStatus(ref: DevRef, type: 'info' | 'table' | 'ima', inactive = false): { info: DmInfo; targets: TargetStatus[] } {
     const md = this.find(ref);
     const table = inactive ? md.inactive : md.live;
     const targets = (table?.targets ?? []).map((t) => ({
@@ -293,7 +305,7 @@ export class DmIoctl {
   }
 
   /** DM_TARGET_MSG. */
-  targetMessage(ref: DevRef, sector: number, message: string): { info: DmInfo; data?: string } {
+  targetMessage(ref: DevRef, sector: bigint | number, message: string): { info: DmInfo; data?: string } {
     const md = this.find(ref);
     const argv = message.trim() ? message.trim().split(/\s+/) : [];
     if (argv.length === 0) {
@@ -310,7 +322,7 @@ export class DmIoctl {
     }
     const table = md.live;
     if (!table) throw new KernelError('EINVAL');
-    const t = table.findTarget(sector);
+    const t = table.findTargetExact(toU64(sector));
     if (!t) {
       this.log.warn('Target message sector outside device.');
       throw new KernelError('EINVAL');

@@ -10,8 +10,12 @@ import type { Kernel } from './kernel.js';
 
 export interface TableTarget {
   readonly type: TargetType;
-  readonly begin: number;
-  readonly len: number;
+  /** sector_t, exact. */
+  readonly begin: bigint;
+  readonly len: bigint;
+  /** begin and begin + len as numbers, for the bio path (dm_table_find_target). */
+  readonly beginSector: number;
+  readonly endSector: number;
   readonly ti: TargetContext;
   readonly target: Target;
 }
@@ -30,13 +34,20 @@ export class DmTable {
 
   get log() { return this.kernel.klog.prefixed('table'); }
 
+  /** dm_table_get_size: sector_t, exact. */
+  size(): bigint {
+    const last = this.targets[this.targets.length - 1];
+    return last ? last.begin + last.len : 0n;
+  }
+
+  /** The size as a number, for the bio path. */
   sizeSectors(): number {
     const last = this.targets[this.targets.length - 1];
-    return last ? last.begin + last.len : 0;
+    return last ? last.endSector : 0;
   }
 
   /** dm_table_add_target: on failure logs as the kernel does and throws the errno. */
-  addTarget(typeName: string, start: number, len: number, params: string): void {
+  addTarget(typeName: string, start: bigint, len: bigint, params: string): void {
     const mdName = this.md.kernelName;
     if (!len) {
       this.log.err(`${mdName}: zero-length target`);
@@ -51,7 +62,7 @@ export class DmTable {
       this.log.err(`${mdName}: ${typeName}: ${tiError} (-${errno})`);
       throw new KernelError(errno);
     };
-    const prevEnd = this.sizeSectors();
+    const prevEnd = this.size();
     if (start !== prevEnd) fail('Gap in table', 'EINVAL');
     const ti = new TargetContext(this, start, len);
     let target: Target;
@@ -63,7 +74,7 @@ export class DmTable {
       if (e instanceof KernelError) return fail('Unknown error', e.errno);
       throw e;
     }
-    this.targets.push({ type, begin: start, len, ti, target });
+    this.targets.push({ type, begin: start, len, beginSector: ti.beginSector, endSector: ti.beginSector + ti.lenSectors, ti, target });
   }
 
   /**
@@ -73,7 +84,7 @@ export class DmTable {
   validateDeviceAreas(): void {
     for (const t of this.targets) {
       t.target.iterateDevices?.((dev, start, len) => {
-        const size = dev.bdev.sizeSectors();
+        const size = BigInt(dev.bdev.sizeSectors());
         if (!size) return;
         if (start >= size || start + len > size) {
           this.log.err(`${this.md.kernelName}: ${dev.bdev.diskName} too small for target: start=${start}, len=${len}, dev_size=${size}`);
@@ -90,11 +101,16 @@ export class DmTable {
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const t = ts[mid]!;
-      if (sector < t.begin) hi = mid - 1;
-      else if (sector >= t.begin + t.len) lo = mid + 1;
+      if (sector < t.beginSector) hi = mid - 1;
+      else if (sector >= t.endSector) lo = mid + 1;
       else return t;
     }
     return undefined;
+  }
+
+  /** dm_table_find_target for an exact sector_t (a message's sector). */
+  findTargetExact(sector: bigint): TableTarget | undefined {
+    return this.targets.find((t) => sector >= t.begin && sector < t.begin + t.len);
   }
 
   event(): void { this.eventFn?.(); }
@@ -155,8 +171,13 @@ export class DmTable {
 export class TargetContext implements DmTarget {
   maxIoLen = 0;
   numFlushBios = 1;
+  readonly beginSector: number;
+  readonly lenSectors: number;
   private held: DmDev[] = [];
-  constructor(readonly table: DmTable, readonly begin: number, readonly len: number) {}
+  constructor(readonly table: DmTable, readonly begin: bigint, readonly len: bigint) {
+    this.beginSector = Number(begin);
+    this.lenSectors = Number(len);
+  }
 
   get kernel() { return this.table.kernel; }
   get mdName() { return this.table.md.kernelName; }

@@ -34,8 +34,8 @@ export interface Target {
   /** May return a promise (e.g. a dirty log reading its device); the resume ioctl waits for it. */
   resume?(): void | Promise<void>;
   dtr?(): void;
-  /** Every device area the target maps (for the size check at table completion). */
-  iterateDevices?(fn: (dev: DmDev, start: number, len: number) => void): void;
+  /** Every device area the target maps (for the size check at table completion): sector_t start and length. */
+  iterateDevices?(fn: IterateDevicesFn): void;
 }
 
 export interface TargetType {
@@ -44,6 +44,9 @@ export interface TargetType {
   /** Build a target or throw CtrError with the one sentence the kernel would set in ti->error. */
   ctr(ti: DmTarget, argv: string[]): Target;
 }
+
+/** iterate_devices_callout_fn: a device and the area of it the target maps, in exact sectors. */
+export type IterateDevicesFn = (dev: DmDev, start: bigint, len: bigint) => void;
 
 /** A constructor failure: ti->error and the errno returned. */
 export class CtrError extends Error {
@@ -54,8 +57,15 @@ export class CtrError extends Error {
 export interface DmTarget {
   readonly table: DmTable;
   readonly kernel: Kernel;
-  readonly begin: number;
-  readonly len: number;
+  /** ti->begin and ti->len: sector_t, exact up to 2^64-1. */
+  readonly begin: bigint;
+  readonly len: bigint;
+  /**
+   * The same two as numbers, for the bio path: a bio addresses a real device,
+   * so its sectors are far below 2^53 (targets map bios with these).
+   */
+  readonly beginSector: number;
+  readonly lenSectors: number;
   /** Split bios so none crosses a multiple of this many sectors from begin (0: no limit). */
   maxIoLen: number;
   /** How many clones of an empty flush the target gets (ti->num_flush_bios). */
@@ -71,6 +81,6 @@ export interface DmTarget {
 }
 
 /** Sector offset of a bio within its target (dm_target_offset). */
-export function targetOffset(ti: { begin: number }, sector: number): number {
-  return sector - ti.begin;
+export function targetOffset(ti: { beginSector: number }, sector: number): number {
+  return sector - ti.beginSector;
 }

@@ -99,7 +99,7 @@ export class MappedDevice implements BlockDevice {
     if (bio.op === ReqOp.FLUSH) {
       for (const t of map.targets) {
         const n = t.ti.numFlushBios;
-        for (let i = 0; i < n; i++) this.mapClone(io, t, new Bio(ReqOp.FLUSH, this, t.begin, bio.data, null, bio.flags), i);
+        for (let i = 0; i < n; i++) this.mapClone(io, t, new Bio(ReqOp.FLUSH, this, t.beginSector, bio.data, null, bio.flags), i);
       }
     } else {
       this.splitAndProcess(io, map);
@@ -116,9 +116,9 @@ export class MappedDevice implements BlockDevice {
     if (remaining === 0 || sector + remaining > map.sizeSectors()) { io.status = 'EIO'; return; }
     while (remaining > 0) {
       const t = map.findTarget(sector)!;
-      let len = Math.min(remaining, t.begin + t.len - sector);
+      let len = Math.min(remaining, t.endSector - sector);
       const maxIo = t.ti.maxIoLen;
-      if (maxIo) len = Math.min(len, maxIo - ((sector - t.begin) % maxIo));
+      if (maxIo) len = Math.min(len, maxIo - ((sector - t.beginSector) % maxIo));
       const clone = new Bio(bio.op, this, sector, bio.data.subarray(offset, offset + len * 512), null, bio.flags);
       this.mapClone(io, t, clone, 0);
       sector += len;
@@ -225,7 +225,7 @@ export class MappedDevice implements BlockDevice {
   async resume(): Promise<Errno | 0> {
     if (!this.suspended) return 0;
     const map = this.live;
-    if (!map || !map.sizeSectors()) return 'EINVAL';
+    if (!map || !map.size()) return 'EINVAL';
     const r = await map.resume();
     if (r) return r;
     this.suspended = false;

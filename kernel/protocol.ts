@@ -1,13 +1,29 @@
 // The wire format between the CLI and the kernel process: frames of a JSON
 // header and an optional binary payload, over a Unix stream socket.
 //   u32be json length | json | u32be payload length | payload
+// A bigint (a sector_t: table geometry, message sectors) travels as
+// {"$u64": "decimal"} and comes back a bigint.
 
 export interface Request { op: string; args?: Record<string, unknown> }
 export interface Response { ok: boolean; result?: unknown; errno?: string; message?: string }
 export interface Frame<T> { head: T; payload: Buffer | null }
 
+const BIGINT_TAG = '$u64';
+
+function replacer(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? { [BIGINT_TAG]: v.toString() } : v;
+}
+
+function reviver(_k: string, v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const t = (v as Record<string, unknown>)[BIGINT_TAG];
+    if (typeof t === 'string' && Object.keys(v).length === 1) return BigInt(t);
+  }
+  return v;
+}
+
 export function encodeFrame(head: unknown, payload: Buffer | null = null): Buffer {
-  const json = Buffer.from(JSON.stringify(head));
+  const json = Buffer.from(JSON.stringify(head, replacer));
   const hdr = Buffer.allocUnsafe(4);
   hdr.writeUInt32BE(json.length);
   const plen = Buffer.allocUnsafe(4);
@@ -41,7 +57,9 @@ export class FrameReader<T> {
     if (this.have < total) return null;
     // Join the chunks only once the whole frame is here (a payload may be hundreds of MiB).
     const buf = this.front(total);
-    const head = JSON.parse(buf.toString('utf8', 4, 4 + jlen)) as T;
+    const text = buf.toString('utf8', 4, 4 + jlen);
+    // Only a frame that carries a bigint pays for the reviver.
+    const head = (text.includes(BIGINT_TAG) ? JSON.parse(text, reviver) : JSON.parse(text)) as T;
     const payload = plen ? buf.subarray(8 + jlen, total) : null;
     const rest = buf.subarray(total);
     this.chunks[0] = rest;

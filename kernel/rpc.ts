@@ -46,7 +46,7 @@ export const OPS: Record<string, Op> = {
   tableClear: (k, a) => r(k.dmIoctl.tableClear(ref(a))),
   tableDeps: (k, a) => r(k.dmIoctl.tableDeps(ref(a), Boolean(a.inactive))),
   tableStatus: (k, a) => r(k.dmIoctl.tableStatus(ref(a), a.type === 'table' || a.type === 'ima' ? a.type : 'info', Boolean(a.inactive))),
-  targetMessage: (k, a) => r(k.dmIoctl.targetMessage(ref(a), Number(a.sector), String(a.message))),
+  targetMessage: (k, a) => r(k.dmIoctl.targetMessage(ref(a), typeof a.sector === 'bigint' ? a.sector : Number(a.sector), String(a.message))),
 
   // ---- /dev/mapper nodes and block device queries ----
   nodeAdd: (k, a) => { k.devfs.add(String(a.name)); return r(null); },

@@ -8,14 +8,21 @@ const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\
 
 export type ParseResult = { targets: TargetSpec[] } | { error: string };
 
-/** `%llu` as glibc scans it: optional sign, digits; negative values wrap. */
-function scanU64(s: string, i: number): [number, number] | null {
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * `%llu` as glibc's sscanf scans it (strtoull): optional white space and sign,
+ * digits; a magnitude past 64 bits saturates to ULLONG_MAX, and a '-' negates
+ * modulo 2^64 ("-1024" is 2^64-1024).
+ */
+function scanU64(s: string, i: number): [bigint, number] | null {
   while (i < s.length && isSpace(s[i]!)) i++;
-  const m = /^[+-]?[0-9]+/.exec(s.slice(i));
+  const m = /^([+-]?)([0-9]+)/.exec(s.slice(i));
   if (!m) return null;
-  let v = BigInt(m[0]);
-  v = BigInt.asUintN(64, v);
-  return [Number(v), i + m[0].length];
+  let v = BigInt(m[2]!);
+  if (v > U64_MAX) v = U64_MAX;
+  else if (m[1] === '-') v = BigInt.asUintN(64, -v);
+  return [v, i + m[0].length];
 }
 
 /** Parse one line; null if it is blank or a comment. */

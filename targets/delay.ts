@@ -9,11 +9,11 @@
 // the kdelayd work item submits every bio whose time has come and re-arms the
 // timer for the rest. Times are jiffies (HZ=250 on the oracle's kernel).
 
-import { DmMapio, CtrError, targetOffset, type DmDev, type DmTarget, type StatusType, type Target, type TargetType } from '../kernel/dm-target.js';
+import { DmMapio, CtrError, targetOffset, type DmDev, type DmTarget, type IterateDevicesFn, type StatusType, type Target, type TargetType } from '../kernel/dm-target.js';
 import { ReqOp, REQ_PREFLUSH, submitBio, type Bio } from '../kernel/bio.js';
 import type { Timer } from '../kernel/clock.js';
 import { KernelError } from '../kernel/errno.js';
-import { parseU32, parseU64 } from '../tables/args.js';
+import { sscanfU32, sscanfU64 } from '../tables/args.js';
 
 const HZ = 250;
 const jiffies = (ms: number) => Math.floor((ms * HZ) / 1000);
@@ -21,7 +21,15 @@ const jiffies = (ms: number) => Math.floor((ms * HZ) / 1000);
 const msecsToJiffies = (ms: number) => Math.ceil((ms * HZ) / 1000);
 const jiffiesToMs = (j: number) => (j * 1000) / HZ;
 
-interface DelayClass { dev: DmDev; start: number; delay: number; /** bios held now */ ops: number }
+interface DelayClass {
+  dev: DmDev;
+  /** sector_t, exact; startSector is the same as a number, for the bio path. */
+  start: bigint;
+  startSector: number;
+  delay: number;
+  /** bios held now */
+  ops: number;
+}
 
 /** struct dm_delay_info: a held bio. */
 interface DelayedBio { bio: Bio; cls: DelayClass; expires: number }
@@ -49,7 +57,7 @@ class Delay implements Target {
       c = this.read;
     }
     bio.bdev = c.dev.bdev;
-    bio.sector = c.start + targetOffset(this.ti, bio.sector);
+    bio.sector = c.startSector + targetOffset(this.ti, bio.sector);
     return this.delayBio(c, bio);
   }
 
@@ -124,19 +132,19 @@ class Delay implements Target {
     return s;
   }
 
-  iterateDevices(fn: (dev: DmDev, start: number, len: number) => void): void {
+  iterateDevices(fn: IterateDevicesFn): void {
     for (const c of [this.read, this.write, this.flush]) fn(c.dev, c.start, this.ti.len);
   }
 }
 
 /** delay_class_ctr: <dev> <offset> <delay>; the numbers are checked before the device is opened. */
 function delayClassCtr(ti: DmTarget, argv: readonly string[], at: number): DelayClass {
-  const start = parseU64(argv[at + 1]);
+  const start = sscanfU64(argv[at + 1]);
   if (start === undefined) throw new CtrError('Invalid device sector');
-  const delay = parseU32(argv[at + 2]);
+  const delay = sscanfU32(argv[at + 2]);
   if (delay === undefined) throw new CtrError('Invalid delay');
   try {
-    return { dev: ti.getDevice(argv[at]!), start, delay, ops: 0 };
+    return { dev: ti.getDevice(argv[at]!), start, startSector: Number(start), delay, ops: 0 };
   } catch (e) {
     throw new CtrError('Device lookup failed', e instanceof KernelError ? e.errno : 'EINVAL');
   }

@@ -35,10 +35,10 @@
 // So the emulation's dm_write/dm_read must go through a page cache
 // (kernel/blkdev-pagecache.ts); this target stays exactly the kernel's.
 
-import { DmMapio, DmEndio, CtrError, targetOffset, type DmDev, type DmTarget, type StatusType, type Target, type TargetType } from '../kernel/dm-target.js';
+import { DmMapio, DmEndio, CtrError, targetOffset, type DmDev, type DmTarget, type IterateDevicesFn, type StatusType, type Target, type TargetType } from '../kernel/dm-target.js';
 import { ReqOp, REQ_FUA, REQ_PREFLUSH, REQ_RAHEAD, REQ_SYNC, bioEndio, type Bio, type BlkStatus } from '../kernel/bio.js';
 import { KernelError } from '../kernel/errno.js';
-import { ArgCursor, dmReadArg, dmReadArgGroup, parseU64, UINT_MAX, type DmArg } from '../tables/args.js';
+import { ArgCursor, dmReadArg, dmReadArgGroup, sscanfU64, UINT_MAX, type DmArg } from '../tables/args.js';
 
 /** The oracle's kernel (Debian amd64) ticks at HZ=250: jiffies are 4 ms. */
 const HZ = 250;
@@ -71,7 +71,9 @@ interface FlakeyC {
   dev: DmDev;
   /** jiffies at construction. */
   startTime: number;
-  start: number;
+  /** sector_t, exact; startSector is the same as a number, for the bio path. */
+  start: bigint;
+  startSector: number;
   upInterval: number;
   downInterval: number;
   dropWrites: boolean;
@@ -181,7 +183,7 @@ class Flakey implements Target {
 
   private mapBio(bio: Bio): DmMapio {
     bio.bdev = this.fc.dev.bdev;
-    bio.sector = this.fc.start + targetOffset(this.ti, bio.sector);
+    bio.sector = this.fc.startSector + targetOffset(this.ti, bio.sector);
     return DmMapio.REMAPPED;
   }
 
@@ -266,7 +268,7 @@ class Flakey implements Target {
     return s;
   }
 
-  iterateDevices(fn: (dev: DmDev, start: number, len: number) => void): void {
+  iterateDevices(fn: IterateDevicesFn): void {
     fn(this.fc.dev, this.fc.start, this.ti.len);
   }
 }
@@ -283,7 +285,7 @@ export const flakeyTarget: TargetType = {
     const as = new ArgCursor(argv);
     const startTime = jiffies(ti.kernel.clock.nowMs());
     const devname = as.shift()!;
-    const start = parseU64(as.shift());
+    const start = sscanfU64(as.shift());
     if (start === undefined) throw new CtrError('Invalid device sector');
     const upInterval = readArg(CTR_ARGS.up, as);
     const downInterval = readArg(CTR_ARGS.up, as);
@@ -293,7 +295,7 @@ export const flakeyTarget: TargetType = {
     if (total < upInterval) throw new CtrError('Interval overflow');
 
     const fc: Omit<FlakeyC, 'dev'> & { dev?: DmDev } = {
-      startTime, start, upInterval, downInterval,
+      startTime, start, startSector: Number(start), upInterval, downInterval,
       dropWrites: false, errorWrites: false,
       corruptBioByte: 0, corruptBioRw: READ, corruptBioValue: 0, corruptBioFlags: 0,
     };

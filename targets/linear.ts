@@ -1,16 +1,20 @@
 // dm-linear (v1.4.0): map a range onto another device at an offset.
 
-import { DmMapio, CtrError, targetOffset, type DmDev, type DmTarget, type Target, type TargetType } from '../kernel/dm-target.js';
+import { DmMapio, CtrError, targetOffset, type DmDev, type DmTarget, type IterateDevicesFn, type Target, type TargetType } from '../kernel/dm-target.js';
 import { KernelError } from '../kernel/errno.js';
-import { parseU64 } from '../tables/args.js';
+import { sscanfU64 } from '../tables/args.js';
 import type { Bio } from '../kernel/bio.js';
 
 class Linear implements Target {
-  constructor(private readonly ti: DmTarget, private readonly dev: DmDev, private readonly start: number) {}
+  /** start as a number, for the bio path. */
+  private readonly startSector: number;
+  constructor(private readonly ti: DmTarget, private readonly dev: DmDev, private readonly start: bigint) {
+    this.startSector = Number(start);
+  }
 
   map(bio: Bio): DmMapio {
     bio.bdev = this.dev.bdev;
-    if (bio.sectors) bio.sector = this.start + targetOffset(this.ti, bio.sector);
+    if (bio.sectors) bio.sector = this.startSector + targetOffset(this.ti, bio.sector);
     return DmMapio.REMAPPED;
   }
 
@@ -20,7 +24,7 @@ class Linear implements Target {
     return '';
   }
 
-  iterateDevices(fn: (dev: DmDev, start: number, len: number) => void): void {
+  iterateDevices(fn: IterateDevicesFn): void {
     fn(this.dev, this.start, this.ti.len);
   }
 }
@@ -30,7 +34,7 @@ export const linearTarget: TargetType = {
   version: [1, 4, 0],
   ctr(ti, argv) {
     if (argv.length !== 2) throw new CtrError('Invalid argument count');
-    const start = parseU64(argv[1]);
+    const start = sscanfU64(argv[1]);
     if (start === undefined) throw new CtrError('Invalid device sector');
     let dev: DmDev;
     try {

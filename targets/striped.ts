@@ -1,29 +1,22 @@
 // dm-stripe (v1.6.0): chunks dealt round-robin over several devices.
 
-import { DmMapio, DmEndio, CtrError, targetOffset, type DmDev, type DmTarget, type Target, type TargetType } from '../kernel/dm-target.js';
+import { DmMapio, DmEndio, CtrError, targetOffset, type DmDev, type DmTarget, type IterateDevicesFn, type Target, type TargetType } from '../kernel/dm-target.js';
 import { ReqOp, REQ_RAHEAD, type Bio, type BlkStatus } from '../kernel/bio.js';
 import { KernelError } from '../kernel/errno.js';
-import { parseU64 } from '../tables/args.js';
+import { kstrtouint, sscanfU64 } from '../tables/args.js';
 
 /** Errors on a stripe's device after which no more events are raised. */
 const DM_IO_ERROR_THRESHOLD = 15;
 
-interface Stripe { dev: DmDev; physicalStart: number; errorCount: number }
-
-/** kstrtouint(s, 10): digits with an optional '+' and one trailing newline. */
-function kstrtouint(s: string): number | undefined {
-  const m = /^\+?([0-9]+)\n?$/.exec(s);
-  if (!m) return undefined;
-  const v = Number(m[1]);
-  return v <= 0xffffffff ? v : undefined;
-}
+/** physicalStart is sector_t, exact; startSector is the same as a number, for the bio path. */
+interface Stripe { dev: DmDev; physicalStart: bigint; startSector: number; errorCount: number }
 
 class Striped implements Target {
   constructor(
     private readonly ti: DmTarget,
     private readonly chunkSize: number,
     private readonly stripes: Stripe[],
-    private readonly stripeWidth: number,
+    private readonly stripeWidth: bigint,
   ) {}
 
   map(bio: Bio): DmMapio {
@@ -39,7 +32,7 @@ class Striped implements Target {
     const stripe = chunk % n;
     chunk = Math.floor(chunk / n);
     const s = this.stripes[stripe]!;
-    bio.sector = chunk * this.chunkSize + chunkOffset + s.physicalStart;
+    bio.sector = chunk * this.chunkSize + chunkOffset + s.startSector;
     bio.bdev = s.dev.bdev;
     return DmMapio.REMAPPED;
   }
@@ -67,7 +60,7 @@ class Striped implements Target {
       this.stripes.map((s, i) => `,stripe_${i}_device_name=${s.dev.name},stripe_${i}_physical_start=${s.physicalStart},stripe_${i}_status=${s.errorCount ? 'D' : 'A'}`).join('') + ';';
   }
 
-  iterateDevices(fn: (dev: DmDev, start: number, len: number) => void): void {
+  iterateDevices(fn: IterateDevicesFn): void {
     for (const s of this.stripes) fn(s.dev, s.physicalStart, this.stripeWidth);
   }
 }
@@ -81,19 +74,19 @@ export const stripedTarget: TargetType = {
     if (!stripes) throw new CtrError('Invalid stripe count');
     const chunkSize = kstrtouint(argv[1]!);
     if (!chunkSize) throw new CtrError('Invalid chunk_size');
-    if (ti.len % stripes) throw new CtrError('Target length not divisible by number of stripes');
-    const width = ti.len / stripes;
-    if (width % chunkSize) throw new CtrError('Target length not divisible by chunk size');
+    if (ti.len % BigInt(stripes)) throw new CtrError('Target length not divisible by number of stripes');
+    const width = ti.len / BigInt(stripes);
+    if (width % BigInt(chunkSize)) throw new CtrError('Target length not divisible by chunk size');
     if (argv.length !== 2 + 2 * stripes) throw new CtrError('Not enough destinations specified');
     ti.maxIoLen = chunkSize;
     ti.numFlushBios = stripes;
     const devs: Stripe[] = [];
     for (let i = 0; i < stripes; i++) {
       const path = argv[2 + 2 * i]!;
-      const start = parseU64(argv[3 + 2 * i]);
+      const start = sscanfU64(argv[3 + 2 * i]);
       if (start === undefined) throw new CtrError("Couldn't parse stripe destination");
       try {
-        devs.push({ dev: ti.getDevice(path), physicalStart: start, errorCount: 0 });
+        devs.push({ dev: ti.getDevice(path), physicalStart: start, startSector: Number(start), errorCount: 0 });
       } catch (e) {
         throw new CtrError("Couldn't parse stripe destination", e instanceof KernelError ? e.errno : 'EINVAL');
       }

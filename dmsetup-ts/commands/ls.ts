@@ -1,6 +1,6 @@
 // dmsetup ls: every device as `NAME\t(MAJ:MIN)`; --target, --exec, -o, --tree.
 
-import type { DeviceListEntry, DmInfo, TargetSpec } from '../../kernel/dm-ioctl.js';
+import type { DeviceListEntry, DmInfo, TargetStatus } from '../../kernel/dm-ioctl.js';
 import { processAll, type CommandFn, type Ctx } from '../command.js';
 import { has } from '../switches.js';
 import { devNameType, deviceName } from './deps.js';
@@ -9,7 +9,7 @@ import { devNameType, deviceName } from './deps.js';
 async function lsTargets(ctx: Ctx): Promise<boolean> {
   const exec = ctx.sw.value.exec;
   return processAll(ctx, [], async (c, _argv, entry) => {
-    const st = await c.dm.task<{ info: DmInfo; targets: TargetSpec[] }>('status', 'tableStatus', { name: c.dm.unmangle(entry!.name) }, { type: 'info' }, 'ENXIO');
+    const st = await c.dm.task<{ info: DmInfo; targets: TargetStatus[] }>('status', 'tableStatus', { name: c.dm.unmangle(entry!.name) }, { type: 'info' }, 'ENXIO');
     if (!st) return false;
     const matches = st.targets.some((t) => !has(c.sw, 'target') || t.type === c.sw.value.target);
     if (!matches) return true;

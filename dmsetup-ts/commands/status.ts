@@ -1,7 +1,7 @@
 // dmsetup status / table / measure (_status): one line per target,
 // `START LENGTH TYPE PARAMS`, prefixed `NAME: ` when several devices may show.
 
-import type { DmInfo, TargetSpec } from '../../kernel/dm-ioctl.js';
+import type { DmInfo, TargetStatus } from '../../kernel/dm-ioctl.js';
 import { processAll, taskDevice, wantsAll, type CommandFn } from '../command.js';
 import { has } from '../switches.js';
 import { displayInfo } from './info.js';
@@ -20,7 +20,7 @@ export const run: CommandFn = async (ctx, argv, names) => {
   const useConcise = isTable && has(ctx.sw, 'concise');
   const dev = await taskDevice(ctx, name);
   if (!dev) return false;
-  const st = await ctx.dm.task<{ info: DmInfo; targets: TargetSpec[] }>(isTable ? 'table' : 'status', 'tableStatus', dev,
+  const st = await ctx.dm.task<{ info: DmInfo; targets: TargetStatus[] }>(isTable ? 'table' : 'status', 'tableStatus', dev,
     { type: isTable ? 'table' : ctx.cmd.name === 'measure' ? 'ima' : 'info', inactive: has(ctx.sw, 'inactive') }, isTable ? undefined : 'ENXIO');
   if (!st) {
     if (!isTable) ctx.out.err('Device does not exist.');
@@ -31,7 +31,7 @@ export const run: CommandFn = async (ctx, argv, names) => {
   const target = ctx.sw.value.target;
   let matched = false;
   let out = '';
-  const targets: Array<TargetSpec | null> = st.targets.length ? st.targets : [null];
+  const targets: Array<TargetStatus | null> = st.targets.length ? st.targets : [null];
   for (const t of targets) {
     if (has(ctx.sw, 'target') && (!t || t.type !== target)) continue;
     if (!useConcise) {

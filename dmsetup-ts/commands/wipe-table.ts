@@ -1,5 +1,5 @@
 // dmsetup wipe_table: replace the table by one error target of the same size and resume.
-import type { DmInfo, TargetSpec } from '../../kernel/dm-ioctl.js';
+import type { DmInfo, TargetStatus } from '../../kernel/dm-ioctl.js';
 import { taskDevice, type CommandFn, type Ctx } from '../command.js';
 import { has } from '../switches.js';
 import { simple } from './simple.js';
@@ -12,8 +12,8 @@ export async function errorDevice(ctx: Ctx, name: string | undefined): Promise<b
   }
   const dev = await taskDevice(ctx, name);
   if (!dev) return false;
-  const st = await ctx.dm.task<{ info: DmInfo; targets: TargetSpec[] }>('table', 'tableStatus', dev, { type: 'table' });
-  const size = st ? st.targets.reduce((n, t) => n + t.length, 0) : 0;
+  const st = await ctx.dm.task<{ info: DmInfo; targets: TargetStatus[] }>('table', 'tableStatus', dev, { type: 'table' });
+  const size = st ? st.targets.reduce((n, t) => n + t.length, 0n) : 0n;
   const loaded = await ctx.dm.task<DmInfo>('reload', 'tableLoad', dev, { targets: [{ start: 0, length: size, type: 'error', params: '' }], readOnly: has(ctx.sw, 'readonly') });
   if (!loaded) return false;
   if (has(ctx.sw, 'force')) {

@@ -4,6 +4,7 @@
 import type { DmTarget } from '../../kernel/dm-target.js';
 import { clearBit, findNextZeroBit, memweight, setBit, testBit } from './bitset.js';
 import { LogCtrError, type DirtyLog, type DirtyLogType, type FlushCallback } from './dirty-log.js';
+import { sscanfU32 } from '../../tables/args.js';
 
 export enum Sync { DEFAULTSYNC, NOSYNC, FORCESYNC }
 
@@ -28,13 +29,13 @@ export function parseLogArgs(ti: DmTarget, argv: string[]): LogArgs {
       throw new LogCtrError();
     }
   }
-  const m = /^\+?([0-9]+)$/.exec(argv[0]!);
-  const regionSize = m ? Number(m[1]) : NaN;
-  if (!m || regionSize > 0xffffffff || !checkRegionSize(ti, regionSize)) {
+  const regionSize = sscanfU32(argv[0]);
+  if (regionSize === undefined || !checkRegionSize(ti, regionSize)) {
     dmLogWarn(ti, `invalid region size ${argv[0]}`);
     throw new LogCtrError();
   }
-  const regionCount = Math.ceil(ti.len / regionSize);
+  // dm_sector_div_up(ti->len, region_size)
+  const regionCount = Number((ti.len + BigInt(regionSize) - 1n) / BigInt(regionSize));
   if (regionCount > 0xffffffff) {
     dmLogWarn(ti, `region count exceeds limit of ${0xffffffff}`);
     throw new LogCtrError();
@@ -44,7 +45,7 @@ export function parseLogArgs(ti: DmTarget, argv: string[]): LogArgs {
 
 /** _check_region_size: at least 2, a power of two, no larger than the target. */
 function checkRegionSize(ti: DmTarget, rs: number): boolean {
-  if (rs < 2 || rs > ti.len) return false;
+  if (rs < 2 || BigInt(rs) > ti.len) return false;
   return (rs & (rs - 1)) === 0;
 }
 

@@ -85,7 +85,7 @@ export class UserspaceLog implements DirtyLog {
       throw new LogCtrError(r.error);
     }
     this.regionSize = word(r.data, 0);
-    this.regionCount = Math.ceil(this.ti.len / this.regionSize);
+    this.regionCount = Number((this.ti.len + BigInt(this.regionSize) - 1n) / BigInt(this.regionSize));
     if (devices.length) {
       if (devices[devices.length - 1] !== 0) {
         this.klog.err('DM_ULOG_CTR device return string not properly terminated');

@@ -6,7 +6,8 @@
 import { Bio, ReqOp, REQ_FUA, REQ_PREFLUSH, REQ_RAHEAD, REQ_SYNC, bioEndio, submitBio, type BlkStatus } from '../../kernel/bio.js';
 import { dmIo, type DmIoRegion } from '../../kernel/dm-io.js';
 import { DM_KCOPYD_IGNORE_ERROR, DM_KCOPYD_MAX_REGIONS, KcopydClient } from '../../kernel/dm-kcopyd.js';
-import { CtrError, DmEndio, DmMapio, targetOffset, type DmDev, type DmTarget, type StatusType, type Target, type TargetType } from '../../kernel/dm-target.js';
+import { CtrError, DmEndio, DmMapio, targetOffset, type DmDev, type DmTarget, type IterateDevicesFn, type StatusType, type Target, type TargetType } from '../../kernel/dm-target.js';
+import { sscanfU32, sscanfU64 } from '../../tables/args.js';
 import { KernelError } from '../../kernel/errno.js';
 import type { Timer } from '../../kernel/clock.js';
 import type { DmLogger } from '../../kernel/klog.js';
@@ -52,7 +53,9 @@ interface Mirror {
   errorCount: number;
   errorType: number;
   dev: DmDev;
-  offset: number;
+  /** sector_t, exact; offsetSector is the same as a number, for the bio path. */
+  offset: bigint;
+  offsetSector: number;
 }
 
 /** struct dm_raid1_bio_record: per-bio data. */
@@ -61,23 +64,6 @@ interface BioRecord {
   /** dm_bio_details: where the read was first sent; null when not saved. */
   details: { bdev: Bio['bdev']; sector: number } | null;
   writeRegion: number;
-}
-
-/** "%u%c" with sscanf: an unsigned decimal and nothing after it. */
-function scanU32(s: string | undefined): number | undefined {
-  if (s === undefined) return undefined;
-  const m = /^\s*\+?([0-9]+)$/.exec(s);
-  if (!m) return undefined;
-  const v = Number(m[1]);
-  return v <= 0xffffffff ? v : undefined;
-}
-
-function scanU64(s: string | undefined): number | undefined {
-  if (s === undefined) return undefined;
-  const m = /^\s*\+?([0-9]+)$/.exec(s);
-  if (!m) return undefined;
-  const v = BigInt(m[1]!);
-  return v <= 0xffffffffffffffffn ? Number(v) : undefined;
 }
 
 /** Sleep until fn() is true, re-checking whenever poke() is called. */
@@ -126,13 +112,14 @@ export class MirrorSet implements Target {
   private dead = false;
 
   constructor(readonly ti: DmTarget, readonly nrMirrors: number, regionSize: number, dl: DirtyLog) {
-    this.nrRegions = Math.ceil(ti.len / regionSize);
+    // dm_sector_div_up(ti->len, region_size)
+    this.nrRegions = Number((ti.len + BigInt(regionSize) - 1n) / BigInt(regionSize));
     this.log = ti.logger('raid1');
     this.rh = new RegionHash({
       dispatchBios: (bios) => { for (const b of bios) this.queueBio(b, ReqOp.WRITE); },
       wakeupWorkers: () => this.wakeupMirrord(),
       wakeupAllRecoveryWaiters: () => this.recoveryStopped.wakeAll(),
-    }, ti.begin, MAX_RECOVERY, dl, regionSize, this.nrRegions);
+    }, ti.beginSector, MAX_RECOVERY, dl, regionSize, this.nrRegions);
   }
 
   get dirtyLog(): DirtyLog { return this.rh.log; }
@@ -271,13 +258,13 @@ export class MirrorSet implements Target {
     let count = regionSize;
     if (key === this.nrRegions - 1) {
       // The final region may be smaller than region_size.
-      count = this.ti.len % regionSize || regionSize;
+      count = Number(this.ti.len & BigInt(regionSize - 1)) || regionSize;
     }
-    const from: DmIoRegion = { bdev: def.dev.bdev, sector: def.offset + this.rh.regionToSector(key), count };
+    const from: DmIoRegion = { bdev: def.dev.bdev, sector: def.offsetSector + this.rh.regionToSector(key), count };
     const to: DmIoRegion[] = [];
     for (const m of this.mirror) {
       if (m === def) continue;
-      to.push({ bdev: m.dev.bdev, sector: m.offset + this.rh.regionToSector(key), count });
+      to.push({ bdev: m.dev.bdev, sector: m.offsetSector + this.rh.regionToSector(key), count });
     }
     const flags = this.errorsHandled() ? 0 : DM_KCOPYD_IGNORE_ERROR;
     this.kcopyd.copy(from, to, flags, (r, w) => this.recoveryComplete(reg, r, w));
@@ -325,7 +312,7 @@ export class MirrorSet implements Target {
 
   private mapSector(m: Mirror, bio: Bio): number {
     if (!bio.size) return 0;
-    return m.offset + targetOffset(this.ti, bio.sector);
+    return m.offsetSector + targetOffset(this.ti, bio.sector);
   }
 
   private mapBio(m: Mirror, bio: Bio): void {
@@ -600,7 +587,7 @@ export class MirrorSet implements Target {
     }
   }
 
-  iterateDevices(fn: (dev: DmDev, start: number, len: number) => void): void {
+  iterateDevices(fn: IterateDevicesFn): void {
     for (const m of this.mirror) fn(m.dev, m.offset, this.ti.len);
   }
 
@@ -608,7 +595,7 @@ export class MirrorSet implements Target {
 
   /** get_mirror. */
   getMirror(argv: string[]): void {
-    const offset = scanU64(argv[1]);
+    const offset = sscanfU64(argv[1]);
     if (offset === undefined) throw new CtrError('Invalid offset');
     let dev: DmDev;
     try {
@@ -616,13 +603,13 @@ export class MirrorSet implements Target {
     } catch (e) {
       throw new CtrError('Device lookup failure', e instanceof KernelError ? e.errno : 'EINVAL');
     }
-    this.mirror.push({ errorCount: 0, errorType: 0, dev, offset });
+    this.mirror.push({ errorCount: 0, errorType: 0, dev, offset, offsetSector: Number(offset) });
   }
 
   /** parse_features: returns how many arguments it used. */
   parseFeatures(argv: string[]): number {
     if (!argv.length) return 0;
-    const n = scanU32(argv[0]);
+    const n = sscanfU32(argv[0]);
     if (n === undefined) throw new CtrError('Invalid number of features');
     let used = 1;
     if (n > argv.length - 1) throw new CtrError('Not enough arguments to support feature count');
@@ -641,7 +628,7 @@ export class MirrorSet implements Target {
 /** create_dirty_log: log_type #log_params <log_params>. */
 function createDirtyLog(ti: DmTarget, argv: string[], flush: () => Promise<number>): [DirtyLog, number] {
   if (argv.length < 2) throw new CtrError('Insufficient mirror log arguments');
-  const paramCount = scanU32(argv[1]);
+  const paramCount = sscanfU32(argv[1]);
   if (paramCount === undefined) throw new CtrError('Invalid mirror log argument count');
   if (paramCount > argv.length - 2) throw new CtrError('Insufficient mirror log arguments');
   const dl = dmDirtyLogCreate(ti, argv[0]!, flush, argv.slice(2, 2 + paramCount));
@@ -658,7 +645,7 @@ export const mirrorTarget: TargetType = {
     const [dl, logArgs] = createDirtyLog(ti, argv, () => ms ? ms.flushCallback() : Promise.resolve(0));
     try {
       argv = argv.slice(logArgs);
-      const nrMirrors = argv.length ? scanU32(argv[0]) : undefined;
+      const nrMirrors = argv.length ? sscanfU32(argv[0]) : undefined;
       if (nrMirrors === undefined || nrMirrors < 2 || nrMirrors > MAX_NR_MIRRORS) throw new CtrError('Invalid number of mirrors');
       argv = argv.slice(1);
       if (argv.length < nrMirrors * 2) throw new CtrError('Too few mirror arguments');
