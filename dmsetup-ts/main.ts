@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // dmsetup-ts: dmsetup for the emulated kernel, plus the project's own
-// commands (losetup, io, dmesg, kernel, cluster, conformance). Each is loaded only
+// commands (losetup, io, nbd, dmesg, kernel, cluster, conformance). Each is loaded only
 // when used, so `dmsetup-ts status NAME` starts fast.
 
 import * as path from 'node:path';
@@ -8,6 +8,7 @@ import * as path from 'node:path';
 const OWN_COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   losetup: () => import('./losetup.js'),
   io: () => import('./io.js'),
+  nbd: () => import('./nbd.js'),
   dmesg: () => import('./dmesg.js'),
   kernel: () => import('./kernel-cmd.js'),
   cluster: () => import('./cluster.js'),

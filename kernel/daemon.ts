@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { bootKernel } from '../targets/modules.js';
 import { ensureRuntimeDir, runtimeDir, SOCKET_NAME } from './runtime-dir.js';
 import { listenExclusive, serve } from './server.js';
+import { NBD_SOCKET_NAME, nbdServer } from './nbd.js';
 
 async function main(): Promise<void> {
   const dir = runtimeDir();
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(watch);
     server.close();
+    await nbd.close().catch(() => undefined);
     try { if (fs.statSync(sockPath).ino === myIno) fs.unlinkSync(sockPath); } catch { /* gone */ }
     await Promise.race([kernel.shutdown(), new Promise((r) => setTimeout(r, 5000))]);
     process.exit(0);
@@ -28,6 +30,10 @@ async function main(): Promise<void> {
   serve(kernel, server, () => void stop());
   if (!(await listenExclusive(server, sockPath))) process.exit(0); // another kernel won the race
   const myIno = fs.statSync(sockPath).ino;
+  // The block devices' NBD export, beside the control socket.
+  const nbd = nbdServer(kernel);
+  await nbd.listenUnix(path.join(dir, NBD_SOCKET_NAME)).catch((e: Error) =>
+    process.stderr.write(`dmsetup-ts kernel: nbd: cannot listen on ${path.join(dir, NBD_SOCKET_NAME)}: ${e.message}\n`));
   // Our socket replaced or our directory removed: nobody can reach us any more.
   const watch = setInterval(() => {
     try {

@@ -108,6 +108,21 @@ export const OPS: Record<string, Op> = {
     return { result: { bytes: res.bytes, error: res.error }, payload: res.data };
   },
 
+  // ---- the NBD export (kernel/nbd.ts) ----
+  /** Where clients reach a device over NBD: {socket, port?, sizeBytes}; tcp: also listen on 127.0.0.1:tcp (0: any port). */
+  nbdExport: async (k, a) => {
+    const { nbdServer } = await import('./nbd.js');
+    const srv = nbdServer(k);
+    const bdev = srv.device(String(a.name));
+    if (!bdev) throw new KernelError('ENOENT');
+    if (bdev.sizeSectors() === 0) throw new KernelError('ENXIO');
+    let port: number | undefined;
+    if (a.tcp !== undefined) {
+      try { port = await srv.listenTcp(Number(a.tcp)); } catch (e) { throw new KernelError('EBUSY', (e as Error).message); }
+    }
+    return r({ socket: srv.socketPath, port, sizeBytes: bdev.sizeSectors() * 512 });
+  },
+
   // ---- the kernel itself ----
   dmesg: (k, a) => r(k.klog.read(Boolean(a.clear)).map(formatLogLine)),
   ping: (k) => r({ pid: process.pid, virtualClock: k.clock.virtual, uptimeMs: k.clock.nowMs() }),
