@@ -2,7 +2,6 @@
 // one clock: what `dmsetup-ts cluster` serves and what exploration drives.
 
 import { RealClock, VirtualClock, type Clock } from '../kernel/clock.js';
-import type { Raid1Params } from '../targets/mirror/raid1.js';
 import { SimCpg, type CpgTraceEvent } from './cpg.js';
 import { describeClog } from './cmirrord/request.js';
 import { ClusterNode } from './node.js';
@@ -14,8 +13,8 @@ export interface ClusterOptions {
   virtualClock?: boolean;
   /** Delivery latency of the group transport, 0..maxLatencyMs. */
   maxLatencyMs?: number;
-  /** dm_mirror parameters of every node: the seed patch on/off, the in-sync ordering. */
-  params?: Partial<Raid1Params>;
+  /** The kernel patches of every node (targets/mirror/patches.ts); unnamed ones keep their default. */
+  patches?: Readonly<Record<string, boolean>>;
   onEvent?: (e: CpgTraceEvent) => void;
 }
 
@@ -28,7 +27,7 @@ export class Cluster {
     if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 32) throw new Error(`a cluster has 1 to 32 nodes, not ${opts.nodes}`);
     this.clock = opts.virtualClock ? new VirtualClock() : new RealClock();
     this.cpg = new SimCpg(this.clock, { seed: opts.seed, maxLatencyMs: opts.maxLatencyMs, onEvent: opts.onEvent, describe: describeClog });
-    for (let i = 1; i <= opts.nodes; i++) this.nodes.push(new ClusterNode(i, this.clock, this.cpg, opts.params ?? {}));
+    for (let i = 1; i <= opts.nodes; i++) this.nodes.push(new ClusterNode(i, this.clock, this.cpg, opts.patches ?? {}));
   }
 
   /** Node by id (1-based); throws a readable error for a bad id. */

@@ -10,7 +10,11 @@ export const CONTROL_SOCKET = 'cluster.sock';
 export const DAEMON_LOG = 'cluster.log';
 
 /** What `cluster up` asks for (argv[2] of the cluster process, as JSON). */
-export interface ClusterConfig { nodes: number; seed: number; patch: boolean; ordering: 'patch' | 'wrong' }
+export interface ClusterConfig {
+  nodes: number; seed: number;
+  /** Every kernel patch's state on every node (resolvePatches). */
+  patches: Readonly<Record<string, boolean>>;
+}
 
 export interface LogStatus {
   uuid: string; group: string; members: number[]; syncCount: number; regionCount: number;

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   ensureRuntimeDir(dir);
   const cluster = new Cluster({
     nodes: config.nodes, seed: config.seed,
-    params: { remoteRecoveringCheck: config.patch, inSyncOrdering: config.ordering },
+    patches: config.patches,
   });
   const t0 = Date.now();
   const served = new Map<number, { server: net.Server; conns: Set<net.Socket>; sockPath: string; ino: number }>();

@@ -10,15 +10,15 @@ import * as path from 'node:path';
 import { Bio, bioEndio, ReqOp } from '../kernel/bio.js';
 import { blkdevWrite } from '../kernel/blkdev-io.js';
 import type { VirtualClock } from '../kernel/clock.js';
+import { formatPatches, resolvePatches } from '../targets/mirror/patches.js';
 import type { MirrorSet } from '../targets/mirror/raid1.js';
 import { Cluster } from './cluster.js';
 import { prng } from './cpg.js';
 import { checkLegs, checkReplicas, checkWrite, DATA_INVARIANTS, type Violation } from './invariants.js';
 
 export interface ExploreOptions {
-  /** The seed patch (is_remote_recovering requeue) on every node. */
-  patch: boolean;
-  ordering?: 'patch' | 'wrong';
+  /** The kernel patches of every node (targets/mirror/patches.ts); unnamed ones keep their default. */
+  patches?: Readonly<Record<string, boolean>>;
   /**
    * Schedules may also lose the primary leg (leg 0 fails for every node, as a
    * shared disk does) with writes after it; the mirror handles errors.
@@ -51,6 +51,14 @@ export interface ScheduleResult {
 }
 
 const UUID = 'explore-mirror';
+
+/** What exploration compares: the seed patch off and on, and the two in-sync orderings the seed warns against. */
+export const VARIANTS: readonly { name: string; patches: Readonly<Record<string, boolean>> }[] = [
+  { name: 'patch off', patches: { 'is-remote-recovering': false } },
+  { name: 'patch on', patches: {} },
+  { name: '(a) fail-mirror-sync-count', patches: { 'fail-mirror-sync-count': true } },
+  { name: '(b) in-sync-cleared-by-count', patches: { 'in-sync-cleared-by-count': true } },
+];
 
 /** The schedule a seed stands for. */
 export function scheduleOf(seed: number, legFailures = false): Schedule {
@@ -107,7 +115,8 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
   fs.writeFileSync(legs[0]!, leg0);
   fs.writeFileSync(legs[1]!, Buffer.alloc(sectors * 512));
 
-  const trace: string[] = [`seed ${seed}: ${s.nodes} nodes, ${s.regions} regions of ${s.regionSectors} sectors, latency 0..${s.latency} ms, patch ${opts.patch ? 'on' : 'off'}${s.handleErrors ? `, ordering ${opts.ordering ?? 'patch'}, handle_errors` : ''}`];
+  const patches = resolvePatches(opts.patches);
+  const trace: string[] = [`seed ${seed}: ${s.nodes} nodes, ${s.regions} regions of ${s.regionSectors} sectors, latency 0..${s.latency} ms${s.handleErrors ? ', handle_errors' : ''}, patches ${formatPatches(patches)}`];
   const violations: Violation[] = [];
   const data: Violation[] = [];
   const known: Violation[] = [];
@@ -130,7 +139,7 @@ export async function runSchedule(seed: number, opts: ExploreOptions): Promise<S
   };
   const cluster = new Cluster({
     nodes: s.nodes, seed, virtualClock: true, maxLatencyMs: s.latency,
-    params: { remoteRecoveringCheck: opts.patch, inSyncOrdering: opts.ordering ?? 'patch' },
+    patches,
     onEvent: (e) => {
       if (ended) return;
       trace.push(`  ${e.at}ms ${e.what}`);

@@ -5,7 +5,6 @@
 import type { Clock, Timer } from '../kernel/clock.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { bootKernel } from '../targets/modules.js';
-import { raid1Params, type Raid1Params } from '../targets/mirror/raid1.js';
 import { setUlogTransport } from '../targets/mirror/log-userspace.js';
 import { Cmirrord } from './cmirrord/clogd.js';
 import type { GroupTransport, NodeId } from './cpg.js';
@@ -34,14 +33,13 @@ export class ClusterNode {
   boots = 0;
 
   constructor(readonly id: NodeId, private readonly base: Clock, private readonly cpg: GroupTransport,
-    private readonly params: Partial<Raid1Params>) {}
+    private readonly patches: Readonly<Record<string, boolean>>) {}
 
   /** Boot the kernel and start the cluster log service on it. */
   boot(): Kernel {
     if (this.state === 'up') throw new Error(`node ${this.id} is already up`);
     this.clock = new NodeClock(this.base);
-    const kernel = bootKernel({ clock: this.clock });
-    Object.assign(raid1Params(kernel), this.params);
+    const kernel = bootKernel({ clock: this.clock, patches: this.patches });
     const d = new Cmirrord(this.id, kernel, this.cpg, this.clock);
     setUlogTransport(kernel, new NodeUlogTransport(kernel, () => this.cmirrord));
     kernel.loadModule(dmCmirrorModule);

@@ -86,6 +86,13 @@ function tryConnect(sockPath: string): Promise<net.Socket | null> {
 }
 
 async function startKernel(): Promise<void> {
+  // A bad selection is refused here, where it can be said (the kernel process has no terminal).
+  const { parsePatches, PATCHES_ENV, resolvePatches } = await import('../targets/mirror/patches.js');
+  try {
+    resolvePatches(parsePatches(process.env[PATCHES_ENV] ?? ''));
+  } catch (e) {
+    throw new KernelUnreachable(`${PATCHES_ENV}: ${(e as Error).message}`);
+  }
   const { spawn } = await import('node:child_process');
   const daemon = new URL('../kernel/daemon.js', import.meta.url);
   const child = spawn(process.execPath, [daemon.pathname], { detached: true, stdio: 'ignore', env: process.env });

@@ -7,22 +7,26 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureRuntimeDir, runtimeDir } from '../kernel/runtime-dir.js';
 import { controlCall, DAEMON_LOG, NoCluster, type ClusterConfig, type ClusterStatus } from '../cluster/control.js';
+import { formatPatches, parsePatches, PATCHES, PATCHES_ENV, PatchError, resolvePatches, type PatchSelection } from '../targets/mirror/patches.js';
 
-const USAGE = `Usage: dmsetup-ts cluster up N [--seed S] [--patch on|off] [--ordering patch|wrong]
+const USAGE = `Usage: dmsetup-ts cluster up N [--seed S] [--patch NAME=on|off]...
        dmsetup-ts cluster down
        dmsetup-ts cluster crash NODE [--while-recovering]
        dmsetup-ts cluster restart NODE
        dmsetup-ts cluster status
-       dmsetup-ts cluster explore [--seeds N] [--from S] [--patch on|off] [--ordering patch|wrong] [--leg-failures]
+       dmsetup-ts cluster explore [--seeds N] [--from S] [--patch NAME=on|off]... [--leg-failures] [--variants]
 Each node's commands: DMSETUP_TS_NODE=N dmsetup ... (also losetup, io, dmesg).
+--patch selects kernel patches (\`dmsetup-ts kernel patches\` lists them) over those of
+${PATCHES_ENV}="NAME=on,NAME=off"; --patch on|off is the seed patch (is-remote-recovering).
+explore --variants runs the same seeds under each variant (patch off, patch on, orderings (a) and (b)).
 explore prints the first violating schedule as a trace (replay it with --from SEED --seeds 1)
 and exits 2 when it finds one.
 `;
 
 class UsageError extends Error {}
 
-/** --name value options of one verb; everything else is positional. */
-function parse(argv: string[], flags: Record<string, 'value' | 'bool'>): { pos: string[]; opt: Record<string, string> } {
+/** --name value options of one verb (a 'list' one may repeat: its values joined by commas); everything else is positional. */
+function parse(argv: string[], flags: Record<string, 'value' | 'bool' | 'list'>): { pos: string[]; opt: Record<string, string> } {
   const pos: string[] = [], opt: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -33,7 +37,7 @@ function parse(argv: string[], flags: Record<string, 'value' | 'bool'>): { pos: 
     if (kind === 'bool') { opt[name] = 'on'; continue; }
     const v = inline ?? argv[++i];
     if (v === undefined) throw new UsageError(`--${name} needs a value`);
-    opt[name] = v;
+    opt[name] = kind === 'list' && opt[name] !== undefined ? `${opt[name]},${v}` : v;
   }
   return { pos, opt };
 }
@@ -44,20 +48,21 @@ function int(v: string | undefined, what: string, min: number, max: number, dflt
   return Number(v);
 }
 
-function onOff(v: string | undefined, what: string, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (v !== 'on' && v !== 'off') throw new UsageError(`${what} is on or off, not "${v}"`);
-  return v === 'on';
-}
-
-function ordering(v: string | undefined): 'patch' | 'wrong' {
-  if (v === undefined) return 'patch';
-  if (v !== 'patch' && v !== 'wrong') throw new UsageError(`--ordering is patch or wrong, not "${v}"`);
-  return v;
+/** The patch selection: DMSETUP_TS_PATCHES, then --patch NAME=on|off (on|off alone: the seed patch). */
+function patchSelection(v: string | undefined): PatchSelection {
+  try {
+    const sel = parsePatches(process.env[PATCHES_ENV] ?? '');
+    const items = (v ?? '').split(',').filter(Boolean).map((i) => (i === 'on' || i === 'off' ? `is-remote-recovering=${i}` : i));
+    Object.assign(sel, parsePatches(items.join(',')));
+    return resolvePatches(sel);
+  } catch (e) {
+    if (e instanceof PatchError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 function printStatus(dir: string, s: ClusterStatus): void {
-  const lines = [`cluster running in ${dir} (pid ${s.pid}, ${s.nodes.length} nodes, seed ${s.seed}, patch ${s.patch ? 'on' : 'off'}, ordering ${s.ordering}, up ${(s.uptimeMs / 1000).toFixed(1)} s)`];
+  const lines = [`cluster running in ${dir} (pid ${s.pid}, ${s.nodes.length} nodes, seed ${s.seed}, patches ${formatPatches(s.patches)}, up ${(s.uptimeMs / 1000).toFixed(1)} s)`];
   for (const n of s.nodes) {
     lines.push(`node ${n.id}: ${n.state} (boot ${n.boots})`);
     for (const l of n.logs) {
@@ -70,13 +75,12 @@ function printStatus(dir: string, s: ClusterStatus): void {
 }
 
 async function up(dir: string, argv: string[]): Promise<number> {
-  const { pos, opt } = parse(argv, { seed: 'value', patch: 'value', ordering: 'value' });
+  const { pos, opt } = parse(argv, { seed: 'value', patch: 'list' });
   if (pos.length !== 1) throw new UsageError('cluster up takes the number of nodes');
   const config: ClusterConfig = {
     nodes: int(pos[0], 'the number of nodes', 1, 32, 0),
     seed: int(opt.seed, '--seed', 0, 2 ** 32 - 1, 1),
-    patch: onOff(opt.patch, '--patch', true),
-    ordering: ordering(opt.ordering),
+    patches: patchSelection(opt.patch),
   };
   ensureRuntimeDir(dir);
   if (await controlCall(dir, 'status').then(() => true, () => false)) {
@@ -119,27 +123,42 @@ async function down(dir: string): Promise<number> {
 }
 
 async function explore(argv: string[]): Promise<number> {
-  const { pos, opt } = parse(argv, { seeds: 'value', from: 'value', patch: 'value', ordering: 'value', 'leg-failures': 'bool' });
+  const { pos, opt } = parse(argv, { seeds: 'value', from: 'value', patch: 'list', 'leg-failures': 'bool', variants: 'bool' });
   if (pos.length) throw new UsageError(`cluster explore takes no argument "${pos[0]}"`);
   const seeds = int(opt.seeds, '--seeds', 1, 10_000_000, 1000);
   const from = int(opt.from, '--from', 0, 2 ** 32 - 1, 1);
-  const patch = onOff(opt.patch, '--patch', true);
-  const ord = ordering(opt.ordering);
-  const { explore: run } = await import('../cluster/explore.js');
   const legFailures = opt['leg-failures'] === 'on';
-  const s = await run(from, seeds, { patch, ordering: ord, legFailures });
-  const flags = `--patch ${patch ? 'on' : 'off'} --ordering ${ord}${legFailures ? ' --leg-failures' : ''}`;
-  const out = [`explored seeds ${from}..${from + seeds - 1} (${flags}): ${s.schedules} schedules in ${(s.ms / 1000).toFixed(1)} s`];
-  out.push(`violating schedules: ${s.violating}`);
-  out.push(`  violating a data invariant: ${s.dataViolating} (${Object.entries(s.byDataInvariant).map(([k, n]) => `${k}: ${n}`).join(', ')})`);
-  const known = Object.entries(s.known);
-  out.push(`known cmirrord divergences (not counted as violations): ${known.length ? known.map(([k, n]) => `${k}: ${n}`).join(', ') : 'none'}`);
-  const shown = s.first ?? (seeds === 1 ? s.last : null);
-  if (s.first) out.push(`first violating schedule, seed ${s.first.seed} (replay: dmsetup-ts cluster explore --from ${s.first.seed} --seeds 1 ${flags}):`);
-  else if (shown) out.push(`schedule, seed ${shown.seed}:`);
-  if (shown) out.push(...shown.trace.map((l) => `  ${l}`));
+  if (opt.variants === 'on' && opt.patch !== undefined) throw new UsageError('--variants picks the patches itself: no --patch with it');
+  const { explore: run, VARIANTS } = await import('../cluster/explore.js');
+  const runs = opt.variants === 'on'
+    ? VARIANTS.map((v) => ({ label: v.name, patches: resolvePatches(v.patches) }))
+    : [{ label: '', patches: patchSelection(opt.patch) }];
+  const out: string[] = [], summary: string[] = [];
+  let violating = 0;
+  for (const { label, patches } of runs) {
+    const s = await run(from, seeds, { patches, legFailures });
+    violating += s.violating;
+    const flags = `${PATCHES.filter((p) => patches[p.name] !== p.default).map((p) => `--patch ${p.name}=${patches[p.name] ? 'on' : 'off'} `).join('')}${legFailures ? '--leg-failures' : ''}`.trim();
+    out.push(`${label ? `${label}: ` : ''}explored seeds ${from}..${from + seeds - 1} (patches ${formatPatches(patches)}${legFailures ? ', leg failures' : ''}): ${s.schedules} schedules in ${(s.ms / 1000).toFixed(1)} s`);
+    out.push(`violating schedules: ${s.violating}`);
+    out.push(`  violating a data invariant: ${s.dataViolating} (${Object.entries(s.byDataInvariant).map(([k, n]) => `${k}: ${n}`).join(', ')})`);
+    const known = Object.entries(s.known);
+    out.push(`known cmirrord divergences (not counted as violations): ${known.length ? known.map(([k, n]) => `${k}: ${n}`).join(', ') : 'none'}`);
+    const replay = (seed: number) => `dmsetup-ts cluster explore --from ${seed} --seeds 1${flags ? ` ${flags}` : ''}`;
+    if (label) {
+      // One summary per variant; the traces are a replay away.
+      if (s.first) out.push(`first violating schedule: seed ${s.first.seed} (replay: ${replay(s.first.seed)})`);
+      summary.push(`  ${label}: ${s.violating} violating, ${s.dataViolating} a data invariant (${Object.entries(s.byDataInvariant).map(([k, n]) => `${k}: ${n}`).join(', ')})`);
+      continue;
+    }
+    const shown = s.first ?? (seeds === 1 ? s.last : null);
+    if (s.first) out.push(`first violating schedule, seed ${s.first.seed} (replay: ${replay(s.first.seed)}):`);
+    else if (shown) out.push(`schedule, seed ${shown.seed}:`);
+    if (shown) out.push(...shown.trace.map((l) => `  ${l}`));
+  }
+  if (summary.length) out.push(`violating schedules by variant, of ${seeds}${legFailures ? ' (leg failures)' : ''}:`, ...summary);
   process.stdout.write(out.join('\n') + '\n');
-  return s.violating ? 2 : 0;
+  return violating ? 2 : 0;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,16 +1,50 @@
-// dmsetup-ts kernel start|stop|status: the emulated kernel process of this
-// runtime directory ($DMSETUP_TS_DIR). stop is a reboot: mapped devices,
+// dmsetup-ts kernel start|stop|status|patches: the emulated kernel process of
+// this runtime directory ($DMSETUP_TS_DIR). stop is a reboot: mapped devices,
 // loop devices and core logs are gone; files (and disk logs in them) remain.
+// patches lists the kernel patches under test, with the running kernel's
+// state of each (or, with none running, what DMSETUP_TS_PATCHES gives one).
 
 import { KernelClient } from './client.js';
 import { runtimeDir } from '../kernel/runtime-dir.js';
+import { parsePatches, PATCHES, PATCHES_ENV, PatchError, resolvePatches, type PatchSelection } from '../targets/mirror/patches.js';
+
+async function patches(): Promise<number> {
+  let sel: PatchSelection, from: string;
+  const client = await KernelClient.connect({ start: false }).catch(() => null);
+  if (client) {
+    try {
+      sel = (await client.call<PatchSelection>('patches')).result;
+    } finally {
+      client.close();
+    }
+    from = `the running kernel${process.env.DMSETUP_TS_NODE ? ` of node ${process.env.DMSETUP_TS_NODE}` : ''}`;
+  } else {
+    try {
+      sel = resolvePatches(parsePatches(process.env[PATCHES_ENV] ?? ''));
+    } catch (e) {
+      if (!(e instanceof PatchError)) throw e;
+      process.stderr.write(`dmsetup-ts kernel: ${PATCHES_ENV}: ${e.message}\n`);
+      return 1;
+    }
+    from = `a kernel started now${process.env[PATCHES_ENV] ? ` (${PATCHES_ENV}=${process.env[PATCHES_ENV]})` : ''}`;
+  }
+  const w = Math.max(...PATCHES.map((p) => p.name.length));
+  const lines = [`kernel patches (state: ${from}):`];
+  for (const p of PATCHES) {
+    lines.push(`${p.name.padEnd(w)}  ${sel[p.name] ? 'on ' : 'off'}  (default ${p.default ? 'on' : 'off'})  ${p.summary}`);
+    for (const site of p.sites) lines.push(`  ${site.at}: ${site.what}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const verb = argv[0];
-  if (argv.length !== 1 || !['start', 'stop', 'status'].includes(verb!)) {
-    process.stderr.write('Usage: dmsetup-ts kernel start|stop|status\n');
+  if (argv.length !== 1 || !['start', 'stop', 'status', 'patches'].includes(verb!)) {
+    process.stderr.write('Usage: dmsetup-ts kernel start|stop|status|patches\n');
     return 1;
   }
+  if (verb === 'patches') return patches();
   const client = await KernelClient.connect({ start: verb === 'start' }).catch((e: Error) => e);
   if (client instanceof Error) {
     if (verb === 'stop') return 0;

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { bootKernel } from '../targets/modules.js';
+import { parsePatches, PATCHES_ENV } from '../targets/mirror/patches.js';
 import { ensureRuntimeDir, runtimeDir, SOCKET_NAME } from './runtime-dir.js';
 import { listenExclusive, serve } from './server.js';
 import { NBD_SOCKET_NAME, nbdServer } from './nbd.js';
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   const dir = runtimeDir();
   ensureRuntimeDir(dir);
   const sockPath = path.join(dir, SOCKET_NAME);
-  const kernel = bootKernel({ virtualClock: process.env.DMSETUP_TS_CLOCK === 'virtual' });
+  const kernel = bootKernel({ virtualClock: process.env.DMSETUP_TS_CLOCK === 'virtual', patches: parsePatches(process.env[PATCHES_ENV] ?? '') });
   const server = net.createServer();
   let stopping = false;
   const stop = async () => {

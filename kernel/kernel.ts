@@ -19,6 +19,8 @@ export interface KernelOptions {
   clock?: Clock;
   /** Modules to load at boot, in order (see targets/modules.ts). */
   modules?: readonly KernelModule[];
+  /** Kernel patches under test, by name (targets/mirror/patches.ts); unnamed ones keep their default. */
+  patches?: Readonly<Record<string, boolean>>;
 }
 
 /** A loadable module: registers its target types, dirty log types, ... at init. */
@@ -39,8 +41,11 @@ export class Kernel {
   /** /dev/mapper nodes (see devfs.ts). */
   readonly devfs = new DevFs();
   private readonly loops = new Map<number, LoopDevice>();
+  /** The patches this kernel was built with (name -> applied); fixed at boot. */
+  readonly patches: ReadonlyMap<string, boolean>;
 
   constructor(opts: KernelOptions = {}) {
+    this.patches = new Map(Object.entries(opts.patches ?? {}));
     this.clock = opts.clock ?? (opts.virtualClock ? new VirtualClock() : new RealClock());
     this.klog = new KernelLog(this.clock);
     this.dmIoctl = new DmIoctl(this);

@@ -126,6 +126,7 @@ export const OPS: Record<string, Op> = {
   // ---- the kernel itself ----
   dmesg: (k, a) => r(k.klog.read(Boolean(a.clear)).map(formatLogLine)),
   ping: (k) => r({ pid: process.pid, virtualClock: k.clock.virtual, uptimeMs: k.clock.nowMs() }),
+  patches: (k) => r(Object.fromEntries(k.patches)),
 };
 
 export async function dispatch(k: Kernel, op: string, args: Args, payload: Buffer | null): Promise<RpcReply> {

@@ -12,6 +12,7 @@ import { zeroTarget } from './zero.js';
 import { flakeyTarget } from './flakey.js';
 import { delayTarget } from './delay.js';
 import { dmLogUserspaceModule, dmMirrorModule } from './mirror/index.js';
+import { resolvePatches } from './mirror/patches.js';
 
 /** A module that registers target types and nothing else. */
 export function targetModule(name: string, ...types: TargetType[]): KernelModule {
@@ -27,7 +28,7 @@ export const MODULES: readonly KernelModule[] = [
   dmLogUserspaceModule,
 ];
 
-/** A kernel with every module loaded: what the daemon runs and the library API returns. */
+/** A kernel with every module loaded: what the daemon runs and the library API returns. Throws PatchError for a bad patch selection. */
 export function bootKernel(opts: Omit<KernelOptions, 'modules'> = {}): Kernel {
-  return new Kernel({ ...opts, modules: MODULES });
+  return new Kernel({ ...opts, patches: resolvePatches(opts.patches), modules: MODULES });
 }

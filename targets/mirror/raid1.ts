@@ -11,8 +11,8 @@ import { sscanfU32, sscanfU64 } from '../../tables/args.js';
 import { KernelError } from '../../kernel/errno.js';
 import type { Timer } from '../../kernel/clock.js';
 import type { DmLogger } from '../../kernel/klog.js';
-import type { Kernel } from '../../kernel/kernel.js';
 import { dmDirtyLogCreate, EWOULDBLOCK, type DirtyLog } from './dirty-log.js';
+import { mirrorHooks, type MirrorHooks } from './patches.js';
 import { DM_RH_CLEAN, DM_RH_DIRTY, DM_RH_NOSYNC, DM_RH_RECOVERING, RegionHash, type Region } from './region-hash.js';
 
 /** Maximum number of regions recovered in parallel. */
@@ -23,30 +23,6 @@ const DM_RAID1_HANDLE_ERRORS = 0x01;
 const DM_RAID1_KEEP_LOG = 0x02;
 
 export enum DmRaid1Error { WRITE_ERROR = 0, FLUSH_ERROR = 1, SYNC_ERROR = 2, READ_ERROR = 3 }
-
-/**
- * dm_mirror's module parameters (as under /sys/module/dm_mirror/parameters/):
- * the seed patch as switches, for cluster testing. The defaults are the
- * kernel's behaviour.
- */
-export interface Raid1Params {
-  /** do_writes asks the log is_remote_recovering and requeues (the seed patch); false: the kernel before it. */
-  remoteRecoveringCheck: boolean;
-  /** 'patch': the in-sync flag is cleared by the failure step, after fail_mirror; 'wrong': before fail_mirror runs. */
-  inSyncOrdering: 'patch' | 'wrong';
-}
-
-const raid1ParamsOf = new WeakMap<Kernel, Raid1Params>();
-
-/** The module parameters of this kernel's dm_mirror (mutable, read at every use). */
-export function raid1Params(kernel: Kernel): Raid1Params {
-  let p = raid1ParamsOf.get(kernel);
-  if (!p) {
-    p = { remoteRecoveringCheck: true, inSyncOrdering: 'patch' };
-    raid1ParamsOf.set(kernel, p);
-  }
-  return p;
-}
 
 /** struct mirror: one leg. */
 interface Mirror {
@@ -110,11 +86,14 @@ export class MirrorSet implements Target {
   private timerPending = false;
   private readonly recoveryStopped = new WaitQueue();
   private dead = false;
+  /** The sites the kernel's patches under test change (patches.ts). */
+  private readonly hooks: MirrorHooks;
 
   constructor(readonly ti: DmTarget, readonly nrMirrors: number, regionSize: number, dl: DirtyLog) {
     // dm_sector_div_up(ti->len, region_size)
     this.nrRegions = Number((ti.len + BigInt(regionSize) - 1n) / BigInt(regionSize));
     this.log = ti.logger('raid1');
+    this.hooks = mirrorHooks(ti.kernel);
     this.rh = new RegionHash({
       dispatchBios: (bios) => { for (const b of bios) this.queueBio(b, ReqOp.WRITE); },
       wakeupWorkers: () => this.wakeupMirrord(),
@@ -204,7 +183,7 @@ export class MirrorSet implements Target {
     m.errorType |= bit;
     if (!this.errorsHandled()) return;
     if (m === this.getDefaultMirror()) {
-      if (!this.inSync && !this.keepLog()) {
+      if (!this.hooks.failMirrorInSync(this) && !this.keepLog()) {
         // Better to issue requests to the same failing device than to risk returning corrupt data.
         this.log.err(`Primary mirror (${m.dev.name}) failed while out-of-sync: Reads may fail.`);
       } else {
@@ -287,6 +266,7 @@ export class MirrorSet implements Target {
       this.inSync = 1;
       this.resetMsFlags();
     }
+    this.hooks.recoveryInSync(this);
   }
 
   // ---- reads ------------------------------------------------------------------
@@ -374,8 +354,6 @@ export class MirrorSet implements Target {
     // The pending count is dropped by end_io, for sync and nosync writes alike.
     if (!error) { bioEndio(bio); return; }
     if (bio.op === ReqOp.DISCARD) { bioEndio(bio, 'EOPNOTSUPP'); return; }
-    // The wrong way round: the set is taken out of sync before fail_mirror decides on the default leg.
-    if (raid1Params(this.ti.kernel).inSyncOrdering === 'wrong') this.inSync = 0;
     this.mirror.forEach((m, i) => { if (error & (1 << i)) this.failMirror(m, DmRaid1Error.WRITE_ERROR); });
     const shouldWake = this.failures.length === 0;
     this.failures.push(bio);
@@ -396,10 +374,11 @@ export class MirrorSet implements Target {
     if (!writes.length) return;
     const sync: Bio[] = [], nosync: Bio[] = [], recover: Bio[] = [], requeue: Bio[] = [];
     const log = this.dirtyLog;
+    const isRemoteRecovering = this.hooks.isRemoteRecovering(log);
     for (const bio of writes) {
       if (bio.isEmptyFlush() || (bio.flags & REQ_PREFLUSH) || bio.op === ReqOp.DISCARD) { sync.push(bio); continue; }
       const region = this.rh.bioToRegion(bio);
-      if (log.isRemoteRecovering && raid1Params(this.ti.kernel).remoteRecoveringCheck && await log.isRemoteRecovering(region)) {
+      if (isRemoteRecovering && await isRemoteRecovering(region)) {
         requeue.push(bio);
         continue;
       }

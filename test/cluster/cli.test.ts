@@ -7,7 +7,8 @@ import { sandbox } from '../helpers/cli.js';
 t.test('bad input: one clear line and the usage, exit 1, no stack trace', async (t) => {
   const sb = sandbox();
   t.teardown(() => sb.stop());
-  for (const args of [['cluster'], ['cluster', 'up'], ['cluster', 'up', '0'], ['cluster', 'up', '2', '--patch', 'maybe'],
+  for (const args of [['cluster'], ['cluster', 'up'], ['cluster', 'up', '0'], ['cluster', 'up', '2', '--patch', 'maybe'], ['cluster', 'up', '2', '--patch', 'nope=on'], ['cluster', 'up', '2', '--ordering', 'wrong'],
+    ['cluster', 'explore', '--variants', '--patch', 'off'],
     ['cluster', 'explore', '--seeds', 'x'], ['cluster', 'crash'], ['cluster', 'frobnicate']]) {
     const r = await sb.run('dmsetup-ts', args);
     t.equal(r.exitCode, 1, args.join(' '));
@@ -33,7 +34,7 @@ t.test('up, crash, restart, status, down', async (t) => {
   t.teardown(async () => { await sb.run('dmsetup-ts', ['cluster', 'down']); await sb.stop(); });
   const up = await sb.run('dmsetup-ts', ['cluster', 'up', '2', '--seed', '7']);
   t.equal(up.exitCode, 0, up.all);
-  t.match(up.stdout, /2 nodes, seed 7, patch on, ordering patch/);
+  t.match(up.stdout, /2 nodes, seed 7, patches is-remote-recovering=on,fail-mirror-sync-count=off,in-sync-cleared-by-count=off/);
   t.equal((await sb.run('dmsetup-ts', ['cluster', 'up', '2'])).exitCode, 1, 'a second cluster is refused');
   const node = (n: string) => ({ env: { ...sb.env, DMSETUP_TS_PROG: 'dmsetup', DMSETUP_TS_NODE: n } });
   t.equal((await sb.dmsetup(['create', 'z', '--table', '0 8 zero'], node('2'))).exitCode, 0);
@@ -54,7 +55,7 @@ t.test('explore: counts, the first violating schedule, and its replay', async (t
   t.teardown(() => sb.stop());
   const r = await sb.run('dmsetup-ts', ['cluster', 'explore', '--seeds', '100', '--patch', 'off']);
   t.equal(r.exitCode, 2, 'a violating schedule found');
-  const m = /first violating schedule, seed (\d+) \(replay: dmsetup-ts cluster explore (--from \d+ --seeds 1 --patch off --ordering patch)\):\n([^]*)$/.exec(r.stdout);
+  const m = /first violating schedule, seed (\d+) \(replay: dmsetup-ts cluster explore (--from \d+ --seeds 1 --patch is-remote-recovering=off)\):\n([^]*)$/.exec(r.stdout);
   t.ok(m, r.stdout.slice(0, 400));
   const replay = await sb.run('dmsetup-ts', ['cluster', 'explore', ...m![2]!.split(' ')]);
   t.equal(replay.exitCode, 2);
@@ -62,4 +63,18 @@ t.test('explore: counts, the first violating schedule, and its replay', async (t
   const on = await sb.run('dmsetup-ts', ['cluster', 'explore', '--seeds', '100']);
   t.equal(on.exitCode, 0, on.stdout.slice(0, 400));
   t.match(on.stdout, /violating schedules: 0\n  violating a data invariant: 0/);
+});
+
+t.test('explore --variants: counts for each variant on the same seeds', async (t) => {
+  const sb = sandbox();
+  t.teardown(() => sb.stop());
+  const r = await sb.run('dmsetup-ts', ['cluster', 'explore', '--seeds', '30', '--leg-failures', '--variants']);
+  t.equal(r.exitCode, 2, 'some variant violates');
+  const summary = r.stdout.slice(r.stdout.indexOf('violating schedules by variant, of 30 (leg failures):\n'));
+  const row = (name: string) => new RegExp(`\\n  ${name.replace(/[()]/g, '\\$&')}: (\\d+) violating, \\d+ a data invariant \\([^)]*primary-switch-when-in-sync: (\\d+)\\)`).exec(summary);
+  t.equal(row('patch on')?.[1], '0', summary);
+  for (const v of ['(a) fail-mirror-sync-count', '(b) in-sync-cleared-by-count']) {
+    t.ok(Number(row(v)?.[2]) > 0, `${v}: a node in sync keeps the failed primary`);
+  }
+  t.ok(row('patch off'), 'patch off reported');
 });
