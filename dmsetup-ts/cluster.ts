@@ -31,7 +31,10 @@ function parse(argv: string[], flags: Record<string, 'value' | 'bool' | 'list'>)
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!a.startsWith('--')) { pos.push(a); continue; }
-    const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+    // --name=value: the value is everything after the first '=' (--patch=NAME=on).
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+    const inline = eq < 0 ? undefined : a.slice(eq + 1);
     const kind = flags[name];
     if (!kind) throw new UsageError(`unknown option --${name}`);
     if (kind === 'bool') { opt[name] = 'on'; continue; }

@@ -48,6 +48,8 @@ export function makeSandbox(opts: { real: boolean; cli: string }): Sandbox {
   // every machine (and no NODE_OPTIONS of a test harness slows every command).
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', LC_ALL: 'C', DM_DISABLE_UDEV: '1' };
   if (process.env.TMPDIR !== undefined) env.TMPDIR = process.env.TMPDIR;
+  // The kernel patches under test (targets/mirror/patches.ts) reach the scenario's kernel or cluster.
+  if (!opts.real && process.env.DMSETUP_TS_PATCHES !== undefined) env.DMSETUP_TS_PATCHES = process.env.DMSETUP_TS_PATCHES;
   let kernelDir: string | undefined;
   if (!opts.real) {
     const bin = path.join(root, 'bin');
