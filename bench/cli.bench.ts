@@ -1,6 +1,7 @@
-// The thin client's cost: `dmsetup-ts status NAME` against `node -e 0`, and
-// `dmsetup ls` over 10,000 devices created through the library API (the
-// kernel is served from this process, as the daemon would serve it).
+// The thin client's cost: `dmsetup-ts status NAME` and `dmsetup info -c` over
+// 1,000 devices against `node -e 0`, and `dmsetup ls` over 10,000 devices
+// created through the library API (the kernel is served from this process,
+// as the daemon would serve it).
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -48,11 +49,20 @@ export async function run(): Promise<BenchResult[]> {
     await kernel.dmIoctl.devResume({ name: 'lin' });
     const node = await median(['-e', '0'], env, 15);
     const status = await median([MAIN, 'status', 'lin'], env, 15);
+    for (let i = 1; i < 1000; i++) {
+      const name = `zero${String(i).padStart(4, '0')}`;
+      kernel.dmIoctl.devCreate(name);
+      kernel.dmIoctl.tableLoad({ name }, [{ start: 0, length: 8192, type: 'zero', params: '' }]);
+      await kernel.dmIoctl.devResume({ name });
+    }
+    const nodeAgain = await median(['-e', '0'], env, 15);
+    const infoC = await median([MAIN, 'info', '-c'], env, 9);
     for (let i = 0; i < 10_000; i++) kernel.dmIoctl.devCreate(`dev${String(i).padStart(5, '0')}`);
     const ls = await median([MAIN, 'ls'], env, 5);
     return [
       { name: 'node -e 0 (reference)', value: node, unit: 'ms', goal: '-' },
       { name: 'dmsetup-ts status NAME', value: status, unit: 'ms', ratio: status / node, goal: '≤ 1.5× node -e 0', met: status / node <= 1.5 },
+      { name: 'dmsetup info -c, 1,000 devices', value: infoC, unit: 'ms', ratio: infoC / nodeAgain, goal: '≤ 1.5× node -e 0', met: infoC / nodeAgain <= 1.5 },
       { name: 'dmsetup ls, 10,000 devices', value: ls, unit: 'ms', ratio: ls / node, goal: '< 300 ms', met: ls < 300 },
     ];
   } finally {

@@ -5,7 +5,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export interface BenchResult { name: string; value: number; unit: string; goal: string; ratio?: number; met?: boolean }
+export interface BenchResult {
+  name: string; value: number; unit: string; goal: string; ratio?: number; met?: boolean;
+  /** min / median / max of the rounds, formatted. */
+  spread?: string;
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
@@ -18,7 +22,8 @@ for (const file of fs.readdirSync(here).filter((f) => f.endsWith('.bench.js')).s
     for (const r of await mod.run()) {
       const ratio = r.ratio !== undefined ? `  ratio ${r.ratio.toFixed(2)}×` : '';
       const verdict = r.met === undefined ? '' : r.met ? '  (goal met)' : '  (goal NOT met)';
-      process.stdout.write(`${r.name}: ${r.value.toFixed(r.unit === 'ms' || r.unit === 'MiB' ? 1 : 2)} ${r.unit}${ratio}  goal ${r.goal}${verdict}\n`);
+      const spread = r.spread ? `  [${r.spread}]` : '';
+      process.stdout.write(`${r.name}: ${r.value.toFixed(r.unit === 'ms' || r.unit === 'MiB' ? 1 : 2)} ${r.unit}${ratio}  goal ${r.goal}${verdict}${spread}\n`);
     }
   } catch (e) {
     failed++;
