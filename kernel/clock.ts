@@ -207,3 +207,6 @@ function runQueue(queue: Array<() => void>): void {
     }
   }
 }
+
+/** The tick rate of the oracle's kernel (Debian amd64: CONFIG_HZ=250); jiffies are 4 ms. */
+export const HZ = 250;

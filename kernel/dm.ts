@@ -135,8 +135,10 @@ export class MappedDevice implements BlockDevice {
     switch (r) {
       case DmMapio.REMAPPED: submitBio(clone); break;
       case DmMapio.SUBMITTED: break;
-      case DmMapio.KILL: bioEndio(clone, 'EIO'); break;
-      case DmMapio.REQUEUE: bioEndio(clone, 'DM_REQUEUE'); break;
+      // __map_bio: a killed or requeued clone is freed and the dm_io completed
+      // with the error; the target's end_io never sees it.
+      case DmMapio.KILL: this.ioDone(io, 'EIO'); break;
+      case DmMapio.REQUEUE: this.ioDone(io, 'DM_REQUEUE'); break;
     }
   }
 
@@ -148,6 +150,11 @@ export class MappedDevice implements BlockDevice {
       if (r === DmEndio.REQUEUE) status = 'DM_REQUEUE';
       else status = clone.status;
     }
+    this.ioDone(io, status);
+  }
+
+  /** dm_io_dec_pending: one clone of io is done with this status. */
+  private ioDone(io: DmIo, status: BlkStatus): void {
     if (status && (!io.status || status === 'DM_REQUEUE')) io.status = status;
     this.decPending(io);
   }

@@ -10,7 +10,8 @@ import { CtrError, DmEndio, DmMapio, targetOffset, type DmDev, type DmTarget, ty
 import { sscanfU32, sscanfU64 } from '../../tables/args.js';
 import { KernelError } from '../../kernel/errno.js';
 import type { Timer } from '../../kernel/clock.js';
-import type { DmLogger } from '../../kernel/klog.js';
+import { RatelimitSite, type DmLogger } from '../../kernel/klog.js';
+import { scheduleWork, flushWork, WorkStruct, Workqueue } from '../../kernel/workqueue.js';
 import { dmDirtyLogCreate, EWOULDBLOCK, type DirtyLog } from './dirty-log.js';
 import { mirrorHooks, type MirrorHooks } from './patches.js';
 import { DM_RH_CLEAN, DM_RH_DIRTY, DM_RH_NOSYNC, DM_RH_RECOVERING, RegionHash, type Region } from './region-hash.js';
@@ -23,6 +24,13 @@ const DM_RAID1_HANDLE_ERRORS = 0x01;
 const DM_RAID1_KEEP_LOG = 0x02;
 
 export enum DmRaid1Error { WRITE_ERROR = 0, FLUSH_ERROR = 1, SYNC_ERROR = 2, READ_ERROR = 3 }
+
+// The DMERR_LIMIT/DMWARN_LIMIT call sites of dm-raid1.c, each with its own rate limit.
+const RL_RECOVERY_READ = new RatelimitSite('recovery_complete');
+const RL_RECOVERY_WRITE = new RatelimitSite('recovery_complete');
+const RL_READ_RETRY = new RatelimitSite('read_callback');
+const RL_READ_FAIL = new RatelimitSite('read_callback');
+const RL_END_IO = new RatelimitSite('mirror_end_io');
 
 /** struct mirror: one leg. */
 interface Mirror {
@@ -78,10 +86,11 @@ export class MirrorSet implements Target {
   readonly mirror: Mirror[] = [];
   private readonly records = new WeakMap<Bio, BioRecord>();
   private readonly log: DmLogger;
-  // kmirrord: one work item
-  private workQueued = false;
-  private workRunning = false;
-  private readonly workIdle = new WaitQueue();
+  /** kmirrord_wq and kmirrord_work (do_mirror). */
+  private readonly kmirrordWq: Workqueue;
+  private readonly kmirrordWork = new WorkStruct(() => this.doMirror());
+  /** trigger_event: dm_table_event from the system workqueue. */
+  private readonly triggerEventWork = new WorkStruct(() => this.ti.event());
   private timer: Timer | null = null;
   private timerPending = false;
   private readonly recoveryStopped = new WaitQueue();
@@ -94,6 +103,7 @@ export class MirrorSet implements Target {
     this.nrRegions = Number((ti.len + BigInt(regionSize) - 1n) / BigInt(regionSize));
     this.log = ti.logger('raid1');
     this.hooks = mirrorHooks(ti.kernel);
+    this.kmirrordWq = new Workqueue(ti.kernel.clock, 'kmirrord');
     this.rh = new RegionHash({
       dispatchBios: (bios) => { for (const b of bios) this.queueBio(b, ReqOp.WRITE); },
       wakeupWorkers: () => this.wakeupMirrord(),
@@ -107,30 +117,10 @@ export class MirrorSet implements Target {
 
   // ---- kmirrord ---------------------------------------------------------------
 
+  /** wakeup_mirrord: queue_work(kmirrord_wq, &kmirrord_work); a no-op while it is pending. */
   wakeupMirrord(): void {
-    if (this.workQueued || this.dead) return;
-    this.workQueued = true;
-    if (!this.workRunning) this.ti.kernel.clock.defer(() => void this.runWork());
-  }
-
-  private async runWork(): Promise<void> {
-    if (this.workRunning) return;
-    this.workRunning = true;
-    try {
-      while (this.workQueued && !this.dead) {
-        this.workQueued = false;
-        await this.doMirror();
-      }
-    } finally {
-      this.workRunning = false;
-      this.workQueued = false;
-      this.workIdle.wakeAll();
-    }
-  }
-
-  /** flush_workqueue. */
-  private flushWorkqueue(): Promise<void> {
-    return this.workIdle.wait(() => !this.workRunning && !this.workQueued);
+    if (this.dead) return;
+    this.kmirrordWq.queueWork(this.kmirrordWork);
   }
 
   /** delayed_wake: wake kmirrord in 200 ms (HZ/5). */
@@ -152,6 +142,7 @@ export class MirrorSet implements Target {
 
   /** do_mirror: one pass of the worker. */
   private async doMirror(): Promise<void> {
+    if (this.dead) return;
     const reads = this.reads.splice(0);
     const writes = this.writes.splice(0);
     const failures = this.failures.splice(0);
@@ -171,8 +162,6 @@ export class MirrorSet implements Target {
     return null;
   }
 
-  /** trigger_event: raised from a work item. */
-  private triggerEvent(): void { this.ti.kernel.clock.defer(() => this.ti.event()); }
 
   /** fail_mirror: record an error of this type on a leg; with handle_errors, signal and maybe switch the default. */
   failMirror(m: Mirror, errorType: DmRaid1Error): void {
@@ -192,7 +181,8 @@ export class MirrorSet implements Target {
         else this.log.warn('All sides of mirror have failed.');
       }
     }
-    this.triggerEvent();
+    // schedule_work: once pending, failing more legs adds no event.
+    scheduleWork(this.ti.kernel.clock, this.triggerEventWork);
   }
 
   /** mirror_flush: an empty flush to every leg; the disk log's flush callback. */
@@ -213,11 +203,11 @@ export class MirrorSet implements Target {
   private recoveryComplete(reg: Region, readErr: number, writeErr: number): void {
     if (readErr) {
       // A read error means the default mirror failed.
-      this.log.err('Unable to read primary mirror during recovery');
+      this.log.errLimit(RL_RECOVERY_READ, 'Unable to read primary mirror during recovery');
       this.failMirror(this.getDefaultMirror(), DmRaid1Error.SYNC_ERROR);
     }
     if (writeErr) {
-      this.log.err(`Write error during recovery (error = 0x${writeErr.toString(16)})`);
+      this.log.errLimit(RL_RECOVERY_WRITE, `Write error during recovery (error = 0x${writeErr.toString(16)})`);
       // Bits correspond to the legs other than the default, which cannot change during recovery.
       let bit = 0;
       for (const m of this.mirror) {
@@ -317,11 +307,11 @@ export class MirrorSet implements Target {
     if (!error) { bioEndio(bio); return; }
     this.failMirror(m, DmRaid1Error.READ_ERROR);
     if (this.defaultOk() || this.mirrorAvailable(bio)) {
-      this.log.warn(`Read failure on mirror device ${m.dev.name}.  Trying alternative device.`);
+      this.log.warnLimit(RL_READ_RETRY, `Read failure on mirror device ${m.dev.name}. Trying alternative device.`);
       this.queueBio(bio, ReqOp.READ);
       return;
     }
-    this.log.err(`Read failure on mirror device ${m.dev.name}.  Failing I/O.`);
+    this.log.errLimit(RL_READ_FAIL, `Read failure on mirror device ${m.dev.name}.  Failing I/O.`);
     bioEndio(bio, 'EIO');
   }
 
@@ -477,7 +467,7 @@ export class MirrorSet implements Target {
     if (error) {
       if (!rec.details) {
         // Nothing recorded for a retry.
-        this.log.err('Mirror read failed.');
+        this.log.errLimit(RL_END_IO, 'Mirror read failed.');
         return DmEndio.DONE;
       }
       const m = rec.m!;
@@ -507,7 +497,7 @@ export class MirrorSet implements Target {
     await this.recoveryStopped.wait(() => this.rh.recoveryInFlight === 0);
     if (this.dirtyLog.presuspend && await this.dirtyLog.presuspend()) this.log.warn('log presuspend failed');
     // Recovery is stopped and the delayed bios queued: let the worker push all our I/O.
-    await this.flushWorkqueue();
+    await this.kmirrordWq.flush();
   }
 
   async postsuspend(): Promise<void> {
@@ -520,9 +510,12 @@ export class MirrorSet implements Target {
     this.rh.startRecovery();
   }
 
+  /** mirror_dtr: del_timer_sync, flush kmirrord and trigger_event, then the log goes. */
   dtr(): void {
     this.dead = true;
     this.timer?.cancel();
+    void this.kmirrordWq.destroy();
+    void flushWork(this.triggerEventWork);
     this.dirtyLog.dtr();
   }
 
