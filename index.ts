@@ -18,3 +18,4 @@ export { DmMapio, DmEndio, CtrError, type Target, type TargetType, type DmTarget
 export { blkdevRead, blkdevWrite } from './kernel/blkdev-io.js';
 export { parseTable } from './tables/parse.js';
 export { splitArgs } from './tables/split.js';
+export { waitForSync, syncProgress, isInSync, SyncTimeout, type SyncProgress, type WaitForSyncOptions } from './targets/mirror/sync-progress.js';

@@ -5,18 +5,29 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { encodeFrame, FrameReader, type Response } from '../kernel/protocol.js';
 import { KernelError, isErrno } from '../kernel/errno.js';
-import { ensureRuntimeDir, nodeDir, nodeOf, runtimeDir, SOCKET_NAME } from '../kernel/runtime-dir.js';
+import { describeRuntimeDir, ensureRuntimeDir, nodeDir, nodeOf, recordedPid, runtimeDir, SOCKET_NAME } from '../kernel/runtime-dir.js';
 
 /** The kernel process could not be reached or went away: not a kernel errno. */
 export class KernelUnreachable extends Error {}
 
 export interface Reply<T> { result: T; payload: Buffer | null }
 
+/** Seconds without any answer from the kernel process before a command gives up (DMSETUP_TS_TIMEOUT). */
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+
+function timeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.DMSETUP_TS_TIMEOUT;
+  if (v === undefined || v === '') return DEFAULT_TIMEOUT_SECONDS;
+  const n = Number(v);
+  if (!(n > 0)) throw new KernelUnreachable(`DMSETUP_TS_TIMEOUT=${v}: not a positive number of seconds`);
+  return n;
+}
+
 export class KernelClient {
   private reader = new FrameReader<Response>();
   private waiting: Array<(f: { head: Response; payload: Buffer | null } | Error) => void> = [];
 
-  private constructor(private readonly sock: net.Socket) {
+  private constructor(private readonly sock: net.Socket, private readonly sockPath: string, private readonly timeoutS: number) {
     sock.on('data', (chunk) => {
       for (const f of this.reader.push(chunk)) this.waiting.shift()?.(f);
     });
@@ -34,9 +45,11 @@ export class KernelClient {
   static async connect(opts: { start?: boolean } = {}): Promise<KernelClient> {
     const dir = runtimeDir();
     let node: number | undefined;
+    let timeoutS: number;
     try {
       ensureRuntimeDir(dir);
       node = nodeOf();
+      timeoutS = timeoutSeconds();
     } catch (e) {
       throw new KernelUnreachable((e as Error).message);
     }
@@ -44,6 +57,12 @@ export class KernelClient {
     let sock = await tryConnect(sockPath);
     if (!sock && node !== undefined) throw new KernelUnreachable(`node ${node} is not running: start a cluster with \`dmsetup-ts cluster up\``);
     if (!sock && opts.start !== false) {
+      // A kernel.pid left behind: the kernel before died without stopping (kill -9, a crash).
+      // (It writes kernel.last in its place when it stops.)
+      const dead = recordedPid(dir);
+      if (dead !== undefined) {
+        process.stderr.write(`dmsetup-ts: the kernel in ${dir} (pid ${dead}) did not stop cleanly; starting a new one: devices and loop devices from before are gone\n`);
+      }
       await startKernel();
       const deadline = Date.now() + 10_000;
       let delay = 5;
@@ -56,7 +75,7 @@ export class KernelClient {
     }
     if (!sock) throw new KernelUnreachable('no kernel process is running');
     sock.unref();
-    return new KernelClient(sock);
+    return new KernelClient(sock, sockPath, timeoutS);
   }
 
   /** One request; throws KernelError with the kernel's errno on failure. */
@@ -64,7 +83,7 @@ export class KernelClient {
     const reply = new Promise<{ head: Response; payload: Buffer | null } | Error>((resolve) => this.waiting.push(resolve));
     this.sock.ref();
     this.sock.write(encodeFrame({ op, args }, payload));
-    const f = await reply;
+    const f = await this.watch(reply);
     if (this.waiting.length === 0) this.sock.unref();
     if (f instanceof Error) throw f;
     if (!f.head.ok) {
@@ -75,6 +94,66 @@ export class KernelClient {
   }
 
   close(): void { this.sock.end(); this.sock.destroy(); }
+
+  /**
+   * A request may rightly take long (dmsetup wait, I/O held by a delay or a
+   * suspend), so it has no deadline of its own; but every timeoutS seconds the
+   * kernel must answer a ping on a second connection, or the request fails
+   * with a message saying so (a stopped or hung kernel process).
+   */
+  private async watch<T>(reply: Promise<T>): Promise<T | KernelUnreachable> {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<KernelUnreachable>((resolve) => {
+      const check = () => {
+        timer = setTimeout(() => {
+          void ping(this.sockPath, this.timeoutS * 1000).then((alive) => {
+            if (alive) check();
+            else resolve(new KernelUnreachable(this.stalledMessage()));
+          });
+        }, this.timeoutS * 1000);
+      };
+      check();
+    });
+    try {
+      return await Promise.race([reply, stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private stalledMessage(): string {
+    const dir = path.dirname(this.sockPath);
+    const pid = recordedPid(dir);
+    return `the kernel process${pid ? ` (pid ${pid})` : ''} in ${dir} has not answered for ${this.timeoutS} s: is it stopped (SIGSTOP) or hung? ` +
+      `(DMSETUP_TS_TIMEOUT sets the seconds; \`dmsetup-ts kernel stop\` or kill it, and the next command starts a new one)`;
+  }
+}
+
+/** Whether the kernel at sockPath answers a ping within ms. */
+function ping(sockPath: string, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(sockPath);
+    const reader = new FrameReader<Response>();
+    const done = (alive: boolean) => { clearTimeout(t); s.destroy(); resolve(alive); };
+    const t = setTimeout(() => done(false), ms);
+    s.once('connect', () => s.write(encodeFrame({ op: 'ping', args: {} })));
+    s.on('data', (c) => { if (reader.push(c).length > 0) done(true); });
+    s.once('error', () => done(false));
+  });
+}
+
+/**
+ * After a "busy" failure on the default runtime directory (whose kernel every
+ * shell and job of this user without DMSETUP_TS_DIR shares): a line saying
+ * which kernel and directory are in use. undefined with DMSETUP_TS_DIR set,
+ * where dmsetup's output stays exactly dmsetup's.
+ */
+export function sharedKernelNote(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.DMSETUP_TS_DIR || env.DMSETUP_TS_NODE) return undefined;
+  const dir = runtimeDir(env);
+  const pid = recordedPid(dir);
+  return `dmsetup-ts: note: the kernel in use is${pid ? ` pid ${pid}` : ''} in ${describeRuntimeDir(dir, env)}; ` +
+    'another job may be using it: set DMSETUP_TS_DIR=$(mktemp -d) for a kernel of your own';
 }
 
 function tryConnect(sockPath: string): Promise<net.Socket | null> {

@@ -9,7 +9,7 @@ import { ensureRuntimeDir, runtimeDir } from '../kernel/runtime-dir.js';
 import { controlCall, DAEMON_LOG, NoCluster, type ClusterConfig, type ClusterStatus } from '../cluster/control.js';
 import { formatPatches, parsePatches, PATCHES, PATCHES_ENV, PatchError, resolvePatches, type PatchSelection } from '../targets/mirror/patches.js';
 
-const USAGE = `Usage: dmsetup-ts cluster up N [--seed S] [--patch NAME=on|off]...
+export const usage = `Usage: dmsetup-ts cluster up N [--seed S] [--patch NAME=on|off]...
        dmsetup-ts cluster down
        dmsetup-ts cluster crash NODE [--while-recovering]
        dmsetup-ts cluster restart NODE
@@ -194,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`dmsetup-ts cluster: ${e.message}\n${USAGE}`);
+      process.stderr.write(`dmsetup-ts cluster: ${e.message}\n${usage}`);
       return 1;
     }
     process.stderr.write(`dmsetup-ts cluster: ${(e as Error).message}\n`);

@@ -1,11 +1,14 @@
 // dmsetup-ts dmesg [-c]: the emulated kernel's log, as dmesg prints it; -c clears it after reading.
 import { KernelClient } from './client.js';
 
+export const usage = 'Usage: dmsetup-ts dmesg [-c|--read-clear] [-C|--clear]\n' +
+  "The emulated kernel's log, as dmesg prints it. -c: clear it after printing; -C: clear it without printing.\n";
+
 export async function main(argv: string[]): Promise<number> {
   const clear = argv.includes('-c') || argv.includes('--read-clear') || argv.includes('-C') || argv.includes('--clear');
   const bad = argv.find((a) => !['-c', '-C', '--read-clear', '--clear'].includes(a));
   if (bad) {
-    process.stderr.write(`dmesg: unrecognized option '${bad}'\nUsage: dmsetup-ts dmesg [-c|--read-clear] [-C|--clear]\n`);
+    process.stderr.write(`dmesg: unrecognized option '${bad}'\n${usage}`);
     return 1;
   }
   const client = await KernelClient.connect().catch((e: Error) => e);

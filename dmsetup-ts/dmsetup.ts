@@ -22,8 +22,9 @@ export async function dmsetupMain(prog: string, argv: string[], out: Output = st
   const parsed = processSwitches(prog, argv);
   if ('error' in parsed) {
     process.stderr.write(parsed.error);
-    return 1;
+    return parsed.exitZero ? 0 : 1;
   }
+  if (parsed.stderr) process.stderr.write(parsed.stderr);
   const { sw } = parsed;
   let args = parsed.args;
   const helpOrVersion = has(sw, 'help') || has(sw, 'version');

@@ -12,7 +12,7 @@
 import { strerror, isErrno } from '../kernel/errno.js';
 import { KernelClient } from './client.js';
 
-const USAGE = 'Usage: dmsetup-ts io write DEVICE SECTOR [COUNT] [--bs BYTES] [--direct|--buffered]\n       dmsetup-ts io read DEVICE SECTOR COUNT [--bs BYTES] [--direct|--buffered]\n';
+export const usage = 'Usage: dmsetup-ts io write DEVICE SECTOR [COUNT] [--bs BYTES] [--direct|--buffered]\n       dmsetup-ts io read DEVICE SECTOR COUNT [--bs BYTES] [--direct|--buffered]\n';
 
 /** Direct I/O goes to the kernel in requests of this size, so a large copy streams. */
 const REQUEST_BYTES = 8 << 20;
@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   const count = countArg === undefined ? undefined : num(countArg);
   if ((verb !== 'write' && verb !== 'read') || !dev || Number.isNaN(sector) || (count !== undefined && Number.isNaN(count)) ||
       (verb === 'read' && count === undefined) || !(bs >= 512 && bs % 512 === 0) || pos.length > 4) {
-    process.stderr.write(USAGE);
+    process.stderr.write(usage);
     return 1;
   }
   const client = await KernelClient.connect().catch((e: Error) => e);

@@ -38,10 +38,17 @@ async function patches(): Promise<number> {
   return 0;
 }
 
+export const usage = 'Usage: dmsetup-ts kernel start|stop|status|patches\n' +
+  '  start    start the emulated kernel of the runtime directory (if none runs)\n' +
+  '  stop     stop it (a reboot: devices and core logs are gone, files remain)\n' +
+  '  status   say whether one runs, where, its pid and clock (exit 3 if none)\n' +
+  '  patches  list the kernel patches under test and which are on\n' +
+  'The runtime directory is $DMSETUP_TS_DIR, else $XDG_RUNTIME_DIR/dmsetup-ts, else /tmp/dmsetup-ts-$UID.\n';
+
 export async function main(argv: string[]): Promise<number> {
   const verb = argv[0];
   if (argv.length !== 1 || !['start', 'stop', 'status', 'patches'].includes(verb!)) {
-    process.stderr.write('Usage: dmsetup-ts kernel start|stop|status|patches\n');
+    process.stderr.write(usage);
     return 1;
   }
   if (verb === 'patches') return patches();

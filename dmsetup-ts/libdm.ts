@@ -4,7 +4,7 @@
 
 import { strerror, KernelError } from '../kernel/errno.js';
 import type { DmInfo, TargetSpec, DeviceListEntry } from '../kernel/dm-ioctl.js';
-import { KernelClient, KernelUnreachable } from './client.js';
+import { KernelClient, KernelUnreachable, sharedKernelNote } from './client.js';
 import type { Output } from './output.js';
 
 export const LIBRARY_VERSION = '1.02.185 (2022-05-18)';
@@ -43,6 +43,8 @@ export class Libdm {
       if (!(e instanceof KernelError)) throw e;
       if (e.errno === quietErrno) return null;
       this.out.err(`device-mapper: ${ioctl} ioctl on ${this.ioctlName(dev)} failed: ${strerror(e.errno)}`);
+      const note = e.errno === 'EBUSY' ? sharedKernelNote() : undefined;
+      if (note) this.out.err(note);
       return null;
     }
   }

@@ -40,17 +40,34 @@ export interface Switches {
   major?: number;
   minor?: number;
   manglename: 'none' | 'auto' | 'hex';
+  /** --udevcookie's value (0 when invalid: "Incorrect cookie value." was logged). */
+  udevCookie?: number;
 }
 
 export function has(sw: Switches, name: string): boolean { return (sw.count[name] ?? 0) > 0; }
 
-export type SwitchResult = { sw: Switches; args: string[] } | { error: string };
+/**
+ * `error`: complete stderr text. `exitZero`: --help or --version was seen
+ * before the error, and dmsetup exits 0 whatever failed.
+ */
+export type SwitchResult = { sw: Switches; args: string[]; stderr: string } | { error: string; exitZero: boolean };
+
+/** _get_cookie_value: strtoul(s, &p, 0), refusing errno, 0, trailing text and values over UINT32_MAX; 0 if refused. */
+export function cookieValue(s: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
+  if (!m) return 0;
+  const v = Number(m[2]!.length > 1 && /^0[xX]/.test(m[2]!) ? BigInt(m[2]!) : m[2]!.startsWith('0') ? BigInt('0o' + (m[2]!.slice(1) || '0')) : BigInt(m[2]!));
+  if (m[1] === '-' || v > 0xffffffff) return 0; // a negated value wraps to beyond UINT32_MAX
+  return v;
+}
 
 /** Parse argv (after the program name); errors are complete stderr text. */
 export function processSwitches(prog: string, argv: readonly string[]): SwitchResult {
   const parsed = getoptLong(prog, argv, SHORTOPTS, LONG_OPTIONS);
   const sw: Switches = { count: {}, value: {}, manglename: 'auto' };
-  const err = (msg: string): SwitchResult => ({ error: `${msg}\nCouldn't process command line.\n` });
+  // Lines logged while parsing that do not stop it.
+  let stderr = '';
+  const err = (msg: string): SwitchResult => ({ error: `${stderr}${msg}\nCouldn't process command line.\n`, exitZero: has(sw, 'help') || has(sw, 'version') });
   for (const o of parsed.options) {
     const name = SHORT_TO_LONG[o.key] ?? o.key;
     sw.count[name] = (sw.count[name] ?? 0) + 1;
@@ -76,6 +93,10 @@ export function processSwitches(prog: string, argv: readonly string[]): SwitchRe
         sw.manglename = v;
         break;
       }
+      case 'udevcookie':
+        sw.udevCookie = cookieValue(o.value);
+        if (!sw.udevCookie) stderr += 'Incorrect cookie value.\n';
+        break;
       case 'readahead': {
         const v = o.value.toLowerCase();
         if (v !== 'auto' && v !== 'none' && atoi(o.value) < -1) return err(`Negative read ahead value (${atoi(o.value)}) is not understood.`);
@@ -83,9 +104,11 @@ export function processSwitches(prog: string, argv: readonly string[]): SwitchRe
       }
     }
   }
-  if (parsed.error) return { error: parsed.error + "Couldn't process command line.\n" };
+  if (parsed.error) return { error: stderr + parsed.error + "Couldn't process command line.\n", exitZero: has(sw, 'help') || has(sw, 'version') };
+  // -vvv: libdm's debug log starts with dmsetup's initial timestamp (log_debug, shown from -vvv on).
+  if ((sw.count.verbose ?? 0) > 2) stderr += 'Timestamp:       0.000000000 seconds\n';
   if (has(sw, 'major') !== has(sw, 'minor')) return err('Please specify both major number and minor number.');
   if (has(sw, 'table') && has(sw, 'notable')) return err('--table and --notable are incompatible.');
   if (has(sw, 'addnodeonresume') && has(sw, 'addnodeoncreate')) return err('--addnodeonresume and --addnodeoncreate are incompatible.');
-  return { sw, args: parsed.args };
+  return { sw, args: parsed.args, stderr };
 }

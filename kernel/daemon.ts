@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { bootKernel } from '../targets/modules.js';
 import { parsePatches, PATCHES_ENV } from '../targets/mirror/patches.js';
-import { ensureRuntimeDir, runtimeDir, SOCKET_NAME } from './runtime-dir.js';
+import { ensureRuntimeDir, LAST_NAME, PID_NAME, recordedPid, runtimeDir, SOCKET_NAME } from './runtime-dir.js';
 import { listenExclusive, serve } from './server.js';
 import { NBD_SOCKET_NAME, nbdServer } from './nbd.js';
 
@@ -25,6 +25,10 @@ async function main(): Promise<void> {
     server.close();
     await nbd.close().catch(() => undefined);
     try { if (fs.statSync(sockPath).ino === myIno) fs.unlinkSync(sockPath); } catch { /* gone */ }
+    // A clean stop: the next kernel of this directory boots without a notice.
+    if (recordedPid(dir) === process.pid) {
+      try { fs.writeFileSync(path.join(dir, LAST_NAME), `${process.pid}\n`); fs.unlinkSync(path.join(dir, PID_NAME)); } catch { /* directory gone */ }
+    }
     await Promise.race([kernel.shutdown(), new Promise((r) => setTimeout(r, 5000))]);
     process.exit(0);
   };
@@ -35,6 +39,7 @@ async function main(): Promise<void> {
   const nbd = nbdServer(kernel);
   await nbd.listenUnix(path.join(dir, NBD_SOCKET_NAME)).catch((e: Error) =>
     process.stderr.write(`dmsetup-ts kernel: nbd: cannot listen on ${path.join(dir, NBD_SOCKET_NAME)}: ${e.message}\n`));
+  bootLine(kernel, dir);
   // Our socket replaced or our directory removed: nobody can reach us any more.
   const watch = setInterval(() => {
     try {
@@ -46,6 +51,22 @@ async function main(): Promise<void> {
   watch.unref();
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+}
+
+/**
+ * The first kernel of a runtime directory boots with an empty log (as the
+ * oracle's init clears it); a later one says so in its log, and whether the one
+ * before it stopped cleanly (kernel.pid left behind: it was killed or crashed).
+ */
+function bootLine(kernel: ReturnType<typeof bootKernel>, dir: string): void {
+  const crashed = recordedPid(dir);
+  const stopped = recordedPid(dir, LAST_NAME);
+  fs.writeFileSync(path.join(dir, PID_NAME), `${process.pid}\n`, { mode: 0o600 });
+  if (crashed !== undefined && crashed !== process.pid) {
+    kernel.klog.printk('warn', `dmsetup-ts: kernel booted (pid ${process.pid}) in ${dir}; the previous kernel (pid ${crashed}) did not stop cleanly: its devices, loop devices and core logs are gone`);
+  } else if (stopped !== undefined) {
+    kernel.klog.printk('info', `dmsetup-ts: kernel booted (pid ${process.pid}) in ${dir}; the previous kernel (pid ${stopped}) stopped cleanly`);
+  }
 }
 
 main().catch((e) => {

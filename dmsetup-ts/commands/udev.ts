@@ -2,14 +2,12 @@
 // dmsetup does on a system where udev is not running.
 
 import type { CommandFn } from '../command.js';
-import { has } from '../switches.js';
+import { cookieValue, has } from '../switches.js';
 
 const FLAG_NAMES = ['DISABLE_DM_RULES', 'DISABLE_SUBSYSTEM_RULES', 'DISABLE_DISK_RULES', 'DISABLE_OTHER_RULES', 'LOW_PRIORITY', 'DISABLE_LIBRARY_FALLBACK', 'PRIMARY_SOURCE'];
 
 function cookie(s: string | undefined): number {
-  if (!s) return 0;
-  const v = s.startsWith('0x') || s.startsWith('0X') ? parseInt(s, 16) : /^0/.test(s) ? parseInt(s, 8) : parseInt(s, 10);
-  return Number.isFinite(v) ? v >>> 0 : 0;
+  return s ? cookieValue(s) : 0;
 }
 
 export const run: CommandFn = async (ctx, argv) => {

@@ -27,6 +27,7 @@ export async function parseOptions(argv: readonly string[], print: (text: string
     .option('keep', { type: 'boolean', default: false, describe: 'Keep each scenario sandbox (its path is in the diagnostics)' })
     .strictOptions()
     .help()
+    .alias('help', 'h')
     .version(false)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .exitProcess(false)
