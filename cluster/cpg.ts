@@ -30,8 +30,17 @@ export interface CpgHandle<M> {
 export interface GroupTransport {
   /** cpg_initialize + cpg_join. */
   join<M>(nodeid: NodeId, group: string, cb: CpgCallbacks<M>): CpgHandle<M>;
-  /** The node failed: it leaves every group at once ("nodedown"); its undelivered messages are lost. */
-  crash(nodeid: NodeId): void;
+  /**
+   * The node failed (nodeFailure, the default: after the token and consensus
+   * timeouts, "nodedown") or only its cmirrord process went ("procdown", at once):
+   * it leaves every group; its undelivered messages are lost.
+   */
+  crash(nodeid: NodeId, nodeFailure?: boolean): void;
+  /** The node's corosync joins the ring (boot) or leaves it cleanly (shutdown). */
+  nodeUp?(nodeid: NodeId): void;
+  nodeDown?(nodeid: NodeId): void;
+  /** The ring's members now (corosync's runtime.members). */
+  ringMembers?(): NodeId[];
 }
 
 /** mulberry32: a small seeded PRNG, so every schedule replays exactly. */
@@ -76,8 +85,19 @@ class SimHandle implements CpgHandle<unknown> {
   }
 }
 
+/**
+ * corosync's totem timings (corosync.conf totem.token, totem.consensus; the
+ * defaults of corosync 3.1.7): a node that stops answering is declared gone
+ * after the token timeout, and the new membership forms after consensus.
+ * Until then nothing is delivered in any group.
+ */
+export interface TotemTimings { tokenMs: number; consensusMs: number }
+export const COROSYNC_DEFAULT_TIMINGS: TotemTimings = { tokenMs: 3000, consensusMs: 3600 };
+
 export interface SimCpgOptions {
   seed?: number;
+  /** Token and consensus timeouts; default corosync's (3000 ms, 3600 ms). */
+  timings?: TotemTimings;
   /** Delivery latency is drawn from 0..maxLatencyMs (ms of the clock); order is kept. */
   maxLatencyMs?: number;
   /** Called after every delivered event (invariant checks, traces). */
@@ -97,6 +117,8 @@ export class SimCpg implements GroupTransport {
   private readonly rand: () => number;
   private lastAt = 0;
   private readonly handles = new Set<SimHandle>();
+  /** The nodes of the ring (corosync's membership): booted ones, until their failure is agreed on. */
+  private readonly ring = new Set<NodeId>();
 
   constructor(private readonly clock: Clock, private readonly opts: SimCpgOptions = {}) {
     this.rand = prng(opts.seed ?? 1);
@@ -116,16 +138,36 @@ export class SimCpg implements GroupTransport {
     return handle as CpgHandle<M>;
   }
 
-  crash(nodeid: NodeId): void {
+  /** A node's corosync joins the ring (at boot). */
+  nodeUp(nodeid: NodeId): void { this.ring.add(nodeid); }
+
+  /** The ring's members now, as corosync reports them (runtime.members). */
+  ringMembers(): NodeId[] { return [...this.ring].sort((a, b) => a - b); }
+
+  crash(nodeid: NodeId, nodeFailure = true): void {
     // Its messages not yet delivered are lost, all of them.
     for (const e of this.queue) if (e.kind === 'msg' && e.from === nodeid) e.dropped = true;
+    if (nodeFailure) this.ringFailure(nodeid);
     for (const h of this.handles) {
       if (h.nodeid !== nodeid || !h.active) continue;
       h.active = false;
       h.dead = true;
-      this.enqueue({ kind: 'confchg', group: h.group, left: [{ nodeid, reason: 'nodedown' }], joined: [] });
+      this.enqueue({ kind: 'confchg', group: h.group, left: [{ nodeid, reason: nodeFailure ? 'nodedown' : 'leave' }], joined: [] });
     }
   }
+
+  private ringFailure(nodeid: NodeId): void {
+    // The token stops coming round: nothing more is delivered, in any group, until
+    // the token timeout declares the node gone and consensus forms the new ring.
+    const t = this.opts.timings ?? COROSYNC_DEFAULT_TIMINGS;
+    const wait = t.tokenMs + t.consensusMs;
+    const formed = this.clock.nowMs() + wait;
+    this.lastAt = Math.max(this.lastAt, formed);
+    if (this.ring.has(nodeid)) this.clock.setTimer(wait, () => this.ring.delete(nodeid));
+  }
+
+  /** A clean shutdown: corosync leaves the ring at once (its groups were left already). */
+  nodeDown(nodeid: NodeId): void { this.ring.delete(nodeid); }
 
   /** Events not yet delivered. */
   get pending(): number { return this.queue.filter((e) => !(e.kind === 'msg' && e.dropped)).length; }

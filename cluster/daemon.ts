@@ -37,6 +37,16 @@ async function main(): Promise<void> {
     patches: config.patches,
   });
   const t0 = Date.now();
+  // Each node's cmirrord output (its stdout and stderr, as cmirrord -f > cmirrord.log 2>&1)
+  // and its corosync log, beside its kernel socket, read by the cluster prelude's cm_log and cs_log.
+  for (const n of cluster.nodes) {
+    const nd = nodeDir(dir, n.id);
+    fs.mkdirSync(nd, { recursive: true, mode: 0o700 });
+    const file = path.join(nd, 'cmirrord.log');
+    fs.writeFileSync(file, '');
+    fs.writeFileSync(path.join(nd, 'corosync.log'), '');
+    n.cmirrordOutput = (line) => fs.appendFileSync(file, line + '\n');
+  }
   const served = new Map<number, { server: net.Server; conns: Set<net.Socket>; sockPath: string; ino: number }>();
 
   /** Serve a node's (new) kernel on its socket. */
@@ -117,6 +127,17 @@ async function main(): Promise<void> {
   const ops: Record<string, (a: Record<string, unknown>) => Promise<unknown> | unknown> = {
     status: () => status(),
     crash: (a) => crash(nodeArg(a), Boolean(a.whileRecovering), Number(a.timeoutMs ?? 10_000)),
+    members: (a) => {
+      const n = nodeArg(a);
+      if (!n.up) throw new ControlError(`node ${n.id} is not up`);
+      return cluster.cpg.ringMembers();
+    },
+    dump: (a) => {
+      const n = nodeArg(a);
+      if (!n.up || !n.cmirrord) throw new ControlError(`node ${n.id} is not up`);
+      n.cmirrord.dump();
+      return null;
+    },
     restart: async (a) => {
       const n = nodeArg(a);
       if (n.up) throw new ControlError(`node ${n.id} is up (crash it first)`);

@@ -55,8 +55,12 @@ class LegacyClusterLog extends UserspaceLog {
     super(type, ti, uuid, integratedFlush, usrArgc, usrArgvStr, transport);
   }
 
-  override status(type: 'info' | 'table' | 'ima'): string {
-    if (type === 'info') return super.status('info').replace(/^(\d+) clustered-(core|disk)/, `$1 ${this.type.name}`);
+  override status(type: 'info' | 'table' | 'ima'): string | Promise<string> {
+    if (type === 'info') {
+      const rename = (s: string) => s.replace(/^(\d+) clustered-(core|disk)/, `$1 ${this.type.name}`);
+      const s = super.status('info');
+      return typeof s === 'string' ? rename(s) : s.then(rename);
+    }
     if (type === 'table') {
       const args = this.argv.map((a, i) => (i === 0 && this.logDev ? this.logDev.name : a));
       return `${this.type.name} ${args.length} ${args.join(' ')} `;

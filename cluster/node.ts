@@ -32,6 +32,9 @@ export class ClusterNode {
   /** Boots so far (a restart is a new boot). */
   boots = 0;
 
+  /** Where each boot's cmirrord output lines go (the cluster process: a file per node). */
+  cmirrordOutput: (line: string) => void = () => undefined;
+
   constructor(readonly id: NodeId, private readonly base: Clock, private readonly cpg: GroupTransport,
     private readonly patches: Readonly<Record<string, boolean>>) {}
 
@@ -40,9 +43,10 @@ export class ClusterNode {
     if (this.state === 'up') throw new Error(`node ${this.id} is already up`);
     this.clock = new NodeClock(this.base);
     const kernel = bootKernel({ clock: this.clock, patches: this.patches });
-    const d = new Cmirrord(this.id, kernel, this.cpg, this.clock);
+    const d = new Cmirrord(this.id, kernel, this.cpg, this.clock, (l) => this.cmirrordOutput(l));
     setUlogTransport(kernel, new NodeUlogTransport(kernel, () => this.cmirrord));
     kernel.loadModule(dmCmirrorModule);
+    this.cpg.nodeUp?.(this.id);
     this.kernel = kernel;
     this.cmirrord = d;
     this.state = 'up';
@@ -66,7 +70,8 @@ export class ClusterNode {
     await this.kernel!.shutdown();
     this.clock!.dead = true;
     this.cmirrord!.stop();
-    this.cpg.crash(this.id); // anything left (a log never suspended) goes as the process exits
+    this.cpg.crash(this.id, false); // anything left (a log never suspended) goes as the process exits
+    this.cpg.nodeDown?.(this.id);
     this.release();
     this.state = 'down';
   }

@@ -14,6 +14,8 @@ export const usage = `Usage: dmsetup-ts cluster up N [--seed S] [--patch NAME=on
        dmsetup-ts cluster crash NODE [--while-recovering]
        dmsetup-ts cluster restart NODE
        dmsetup-ts cluster status
+       dmsetup-ts cluster members NODE
+       dmsetup-ts cluster dump NODE
        dmsetup-ts cluster explore [--seeds N] [--from S] [--patch NAME=on|off]... [--leg-failures] [--variants]
 Each node's commands: DMSETUP_TS_NODE=N dmsetup ... (also losetup, io, dmesg).
 --patch selects kernel patches (\`dmsetup-ts kernel patches\` lists them) over those of
@@ -186,6 +188,15 @@ export async function main(argv: string[]): Promise<number> {
         if (pos.length !== 1) throw new UsageError(`cluster ${verb} takes one node number`);
         const node = int(pos[0], 'NODE', 1, 32, 0);
         await controlCall(dir, verb, { node, whileRecovering: opt['while-recovering'] === 'on' });
+        return 0;
+      }
+      case 'members': case 'dump': {
+        // members: the ring as NODE's corosync sees it ("1,2"); dump: SIGUSR1 to NODE's cmirrord (its state, to its output).
+        const { pos } = parse(rest, {});
+        if (pos.length !== 1) throw new UsageError(`cluster ${verb} takes one node number`);
+        const node = int(pos[0], 'NODE', 1, 32, 0);
+        const r = await controlCall<number[] | null>(dir, verb, { node });
+        if (verb === 'members') process.stdout.write(`${(r ?? []).join(',')}\n`);
         return 0;
       }
       case 'explore': return await explore(rest);

@@ -294,14 +294,32 @@ export class DmIoctl {
     return { info: this.info(md, inactive), deps };
   }
 
-  /** DM_TABLE_STATUS: each target's INFO (or TABLE) text. */
+  /** DM_TABLE_STATUS: each target's INFO (or TABLE) text, for targets that answer at once. */
   tableStatus(ref: DevRef, type: 'info' | 'table' | 'ima', inactive = false): { info: DmInfo; targets: TargetStatus[] } {
+    const r = this.tableStatusOf(ref, type, inactive);
+    const targets = r.targets.map((t) => {
+      if (typeof t.params !== 'string') throw new Error(`the ${t.type} target's status must be waited for (tableStatusAsync)`);
+      return { ...t, params: t.params };
+    });
+    return { info: r.info, targets };
+  }
+
+  /** DM_TABLE_STATUS as the ioctl runs it: a target's status may sleep (a userspace log asking its server). */
+  async tableStatusAsync(ref: DevRef, type: 'info' | 'table' | 'ima', inactive = false): Promise<{ info: DmInfo; targets: TargetStatus[] }> {
+    const r = this.tableStatusOf(ref, type, inactive);
+    const targets: TargetStatus[] = [];
+    for (const t of r.targets) targets.push({ ...t, params: await t.params });
+    return { info: r.info, targets };
+  }
+
+  private tableStatusOf(ref: DevRef, type: 'info' | 'table' | 'ima', inactive: boolean) {
     const md = this.find(ref);
     const table = inactive ? md.inactive : md.live;
+    const info = this.info(md, inactive);
     const targets = (table?.targets ?? []).map((t) => ({
       start: t.begin, length: t.len, type: t.type.name, params: t.target.status?.(type) ?? '',
     }));
-    return { info: this.info(md, inactive), targets };
+    return { info, targets };
   }
 
   /** DM_TARGET_MSG. */

@@ -24,7 +24,8 @@ export interface DmDev {
 export interface Target {
   map(bio: Bio): DmMapio;
   endIo?(bio: Bio, status: BlkStatus): DmEndio;
-  status?(type: StatusType): string;
+  /** The status text; a Promise where the target must ask someone first (a userspace log's STATUS_INFO). */
+  status?(type: StatusType): string | Promise<string>;
   /** Throws KernelError (with a log line already written) when the message is refused. */
   message?(argv: string[]): string | void;
   presuspend?(): void | Promise<void>;

@@ -45,7 +45,7 @@ export const OPS: Record<string, Op> = {
   tableLoad: (k, a) => r(k.dmIoctl.tableLoad(ref(a), a.targets as TargetSpec[], Boolean(a.readOnly))),
   tableClear: (k, a) => r(k.dmIoctl.tableClear(ref(a))),
   tableDeps: (k, a) => r(k.dmIoctl.tableDeps(ref(a), Boolean(a.inactive))),
-  tableStatus: (k, a) => r(k.dmIoctl.tableStatus(ref(a), a.type === 'table' || a.type === 'ima' ? a.type : 'info', Boolean(a.inactive))),
+  tableStatus: async (k, a) => r(await k.dmIoctl.tableStatusAsync(ref(a), a.type === 'table' || a.type === 'ima' ? a.type : 'info', Boolean(a.inactive))),
   targetMessage: (k, a) => r(k.dmIoctl.targetMessage(ref(a), typeof a.sector === 'bigint' ? a.sector : Number(a.sector), String(a.message))),
 
   // ---- /dev/mapper nodes and block device queries ----

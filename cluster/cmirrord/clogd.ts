@@ -24,8 +24,35 @@ export class Cmirrord implements ClogDaemon {
   readonly messages: string[] = [];
   running = true;
 
+  /**
+   * `output`: where cmirrord's stdout and stderr go (cmirrord -f; LOG_PRINT and
+   * LOG_ERROR, one line each). It starts as cmirrord's main does.
+   */
   constructor(readonly nodeid: NodeId, private readonly kernel: Kernel, private readonly cpg: GroupTransport,
-    private readonly clock: Clock = kernel.clock) {}
+    private readonly clock: Clock = kernel.clock, private readonly output: (line: string) => void = () => undefined) {
+    this.print('Starting cmirrord:');
+    this.print(' Built: dmsetup-ts\n');
+  }
+
+  /** LOG_PRINT / LOG_ERROR: a line of cmirrord's output. */
+  print(line: string): void { for (const l of line.split('\n')) this.output(l); }
+
+  /** SIGUSR1: log_debug's dump of the official logs (recoverer, recovering_region, recovery_halted, bits). */
+  dump(): void {
+    this.print('');
+    this.print('LOG COMPONENT DEBUGGING::');
+    this.print('Official log list:');
+    this.print('Pending log list:');
+    for (const lc of this.pending) this.print(lc.uuid);
+    for (const lc of this.official) {
+      this.print(lc.uuid);
+      this.print(`  recoverer        : ${lc.recoverer < 0 ? 4294967295 : lc.recoverer}`);
+      this.print(`  recovering_region: ${lc.recoveringRegion < 0 ? '18446744073709551615' : lc.recoveringRegion}`);
+      this.print(`  recovery_halted  : ${lc.recoveryHalted ? 'YES' : 'NO'}`);
+      this.print(`  lc->region_count = ${lc.regionCount}`);
+      this.print(`  lc->sync_count = ${lc.syncCount}`);
+    }
+  }
 
   debug(msg: string): void {
     this.messages.push(msg);
@@ -71,9 +98,7 @@ export class Cmirrord implements ClogDaemon {
       case DmUlog.CTR: return local(() => this.ctr(rq));
       case DmUlog.DTR: return local(() => this.dtr(rq));
       case DmUlog.GET_REGION_SIZE: case DmUlog.IN_SYNC: case DmUlog.GET_SYNC_COUNT: case DmUlog.STATUS_TABLE:
-      case DmUlog.PRESUSPEND: case DmUlog.STATUS_INFO:
-        // STATUS_INFO goes to the server in cmirrord; here it is answered from the
-        // local replica, because the kernel's status() is synchronous.
+      case DmUlog.PRESUSPEND:
         return local(() => { if (lc) doRequest(lc, rq, this.nodeid, false); else rq.error = -22; });
       case DmUlog.RESUME:
         if (!lc) return local(() => { rq.error = -22; });
@@ -113,7 +138,7 @@ export class Cmirrord implements ClogDaemon {
     }
     const lc = clogCtr(this.kernel, rq.uuid, rq.luid, type, words.join(' '));
     if (typeof lc === 'string') {
-      this.debug(lc);
+      this.print(lc);
       rq.error = -22;
       rq.data = Buffer.alloc(0);
       return;

@@ -6,8 +6,12 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** prelude.sh (the emulation's helpers) or oracle-prelude.sh (the real kernel's, verbatim from shared/oracle). */
-export type PreludeName = 'prelude.sh' | 'oracle-prelude.sh';
+/**
+ * prelude.sh (the emulation's helpers), oracle-prelude.sh (the real kernel's,
+ * verbatim from shared/oracle), cluster-prelude.sh (a cluster node's extra
+ * helpers), cluster-host.sh (on, on_sh, node_kill, node_console).
+ */
+export type PreludeName = 'prelude.sh' | 'oracle-prelude.sh' | 'cluster-prelude.sh' | 'cluster-host.sh';
 
 /**
  * tsc copies no .sh into dist/, so from dist/dmsetup-ts/conformance/ this

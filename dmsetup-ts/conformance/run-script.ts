@@ -15,7 +15,7 @@ export interface ScriptRun {
 }
 
 /** Scenarios running now, by the pid of their sh (the process group). */
-const running = new Map<number, Sandbox>();
+const running = new Map<number, { sandbox: Sandbox; stop: readonly string[] }>();
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -26,20 +26,29 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * scenario's emulated kernel is stopped.
  */
 export async function runScript(sandbox: Sandbox, script: string, prelude: string, timeoutMs: number): Promise<ScriptRun> {
+  return runShell(sandbox, [prelude, script], timeoutMs, {}, ['kernel', 'stop']);
+}
+
+/**
+ * `( . FILE1; . FILE2; ... ) 2>&1` under sh in the sandbox's working
+ * directory with `env` added; afterwards (and on ^C) `dmsetup-ts STOP...`
+ * stops what the scenario ran against (its kernel, its cluster).
+ */
+export async function runShell(sandbox: Sandbox, files: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv, stop: readonly string[]): Promise<ScriptRun> {
   const started = Date.now();
   const fd = fs.openSync(sandbox.output, 'w');
   let timedOut = false;
   let status: number | null;
   let pid: number | undefined;
   try {
-    const child = spawn('sh', ['-c', `( . ${q(prelude)}; . ${q(script)} ) 2>&1`], {
+    const child = spawn('sh', ['-c', `( ${files.map((f) => `. ${q(f)}`).join('; ')} ) 2>&1`], {
       cwd: sandbox.work,
-      env: sandbox.env,
+      env: { ...sandbox.env, ...env },
       stdio: ['ignore', fd, fd],
       detached: true,
     });
     pid = child.pid;
-    if (pid !== undefined) running.set(pid, sandbox);
+    if (pid !== undefined) running.set(pid, { sandbox, stop });
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child.pid);
@@ -53,7 +62,7 @@ export async function runScript(sandbox: Sandbox, script: string, prelude: strin
     if (pid !== undefined) running.delete(pid);
     fs.closeSync(fd);
   }
-  await stopKernel(sandbox);
+  await stopKernel(sandbox, stop);
   return { output: fs.readFileSync(sandbox.output), status, timedOut, ms: Date.now() - started };
 }
 
@@ -66,11 +75,11 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
-/** `dmsetup-ts kernel stop` for the scenario's kernel, if one was started. */
-async function stopKernel(sandbox: Sandbox): Promise<void> {
+/** `dmsetup-ts kernel stop` (or `cluster down`) for what the scenario started, if anything. */
+async function stopKernel(sandbox: Sandbox, args: readonly string[]): Promise<void> {
   if (sandbox.kernelDir === undefined || sandbox.cli === undefined) return;
   if (fs.readdirSync(sandbox.kernelDir).length === 0) return;
-  const stop = spawn(process.execPath, [sandbox.cli, 'kernel', 'stop'], { env: sandbox.env, stdio: 'ignore', timeout: 10_000 });
+  const stop = spawn(process.execPath, [sandbox.cli, ...args], { env: sandbox.env, stdio: 'ignore', timeout: 10_000 });
   await new Promise<void>((resolve) => {
     stop.on('error', () => resolve());
     stop.on('exit', () => resolve());
@@ -82,10 +91,10 @@ async function stopKernel(sandbox: Sandbox): Promise<void> {
  * kernel and removes its sandbox, synchronously, before the process exits.
  */
 export function abortRunning(): void {
-  for (const [pid, sandbox] of running) {
+  for (const [pid, { sandbox, stop }] of running) {
     killGroup(pid);
     if (sandbox.kernelDir !== undefined && sandbox.cli !== undefined && fs.readdirSync(sandbox.kernelDir).length > 0) {
-      spawnSync(process.execPath, [sandbox.cli, 'kernel', 'stop'], { env: sandbox.env, stdio: 'ignore', timeout: 10_000 });
+      spawnSync(process.execPath, [sandbox.cli, ...stop], { env: sandbox.env, stdio: 'ignore', timeout: 10_000 });
     }
     disposeSandbox(sandbox);
   }

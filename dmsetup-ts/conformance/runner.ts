@@ -12,6 +12,7 @@ import { preludePath } from './prelude.js';
 import { realMachineProblem, resetRealKernel } from './real.js';
 import { kernelRecordedMarker } from './recorded.js';
 import { runScript } from './run-script.js';
+import { runClusterScript } from './cluster-sandbox.js';
 import { defaultCli, disposeSandbox, makeSandbox } from './sandbox.js';
 import { sameOutput, unifiedDiff } from './compare.js';
 import { TapWriter, type TestPoint } from './tap.js';
@@ -41,6 +42,10 @@ export interface ConformanceOptions {
   readonly pendingFile?: string;
   /** The project's main.js that the dmsetup and losetup shims run. */
   readonly cli?: string;
+  /** Run each scenario against a fresh emulated cluster of this many nodes (see cluster-sandbox.ts). */
+  readonly nodes?: number;
+  /** Options passed on to `dmsetup-ts cluster up` (patch selection...). */
+  readonly clusterOpts?: readonly string[];
 }
 
 export interface ScenarioResult {
@@ -102,7 +107,11 @@ export async function checkScenario(scenario: Scenario, opts: ConformanceOptions
   if (real) resetRealKernel();
   let run;
   try {
-    run = await runScript(sandbox, scenario.script, preludePath(real ? 'oracle-prelude.sh' : 'prelude.sh'), timeoutSeconds * 1000);
+    if (opts.nodes !== undefined) {
+      run = await runClusterScript(sandbox, scenario.script, opts.nodes, opts.clusterOpts ?? [], timeoutSeconds * 1000);
+    } else {
+      run = await runScript(sandbox, scenario.script, preludePath(real ? 'oracle-prelude.sh' : 'prelude.sh'), timeoutSeconds * 1000);
+    }
   } finally {
     if (real) resetRealKernel();
     if (!opts.keep) disposeSandbox(sandbox);

@@ -31,7 +31,7 @@ export interface DirtyLog {
   setRegionSync(region: number, inSync: 0 | 1): MaybeAsync<void>;
   getSyncCount(): number;
   /** INFO/TABLE/IMA text. */
-  status(type: 'info' | 'table' | 'ima'): string;
+  status(type: 'info' | 'table' | 'ima'): string | Promise<string>;
   /** Optional: 1 if another node is recovering this region (cluster logs). */
   isRemoteRecovering?(region: number): MaybeAsync<number>;
 }

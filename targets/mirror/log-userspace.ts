@@ -23,7 +23,7 @@ export interface UlogTransport {
   request(uuid: string, luid: number, type: DmUlog, data: Buffer): Promise<{ error: number; data: Buffer }>;
   /**
    * The same, for the requests the server answers from its own state at once
-   * (CTR, GET_REGION_SIZE, GET_SYNC_COUNT, STATUS_INFO): the kernel waits for
+   * (CTR, GET_REGION_SIZE, GET_SYNC_COUNT): the kernel waits for
    * these where its callers cannot (the constructor, status).
    */
   requestNow(uuid: string, luid: number, type: DmUlog, data: Buffer): { error: number; data: Buffer };
@@ -181,10 +181,10 @@ export class UserspaceLog implements DirtyLog {
     return count;
   }
 
-  status(type: 'info' | 'table' | 'ima'): string {
+  /** INFO goes to the server (through the cluster, for cmirrord): COM_FAILURE when it cannot answer. */
+  status(type: 'info' | 'table' | 'ima'): string | Promise<string> {
     if (type === 'info') {
-      const r = this.transport.requestNow(this.uuid, this.luid, DmUlog.STATUS_INFO, Buffer.alloc(0));
-      return r.error ? `${this.type.name} 1 COM_FAILURE` : r.data.toString().replace(/\0.*$/s, '');
+      return this.req(DmUlog.STATUS_INFO).then((r) => (r.error ? `${this.type.name} 1 COM_FAILURE` : r.data.toString().replace(/\0.*$/s, '')));
     }
     if (type === 'table') {
       const tableArgs = this.usrArgvStr.slice(this.usrArgvStr.indexOf(' ') + 1);

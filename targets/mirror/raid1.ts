@@ -528,17 +528,20 @@ export class MirrorSet implements Target {
       : t & (1 << DmRaid1Error.READ_ERROR) ? 'R' : 'U';
   }
 
-  status(type: StatusType): string {
+  status(type: StatusType): string | Promise<string> {
     const log = this.dirtyLog;
+    const emit = (s: string, logStatus: string | Promise<string>) => (typeof logStatus === 'string' ? s + logStatus : logStatus.then((l) => s + l));
     switch (type) {
       case 'info': {
         let s = `${this.nrMirrors} `;
         for (const m of this.mirror) s += `${m.dev.name} `;
         s += `${log.getSyncCount()}/${this.nrRegions} 1 ${this.mirror.map((m) => this.deviceStatusChar(m)).join('')} `;
-        return s + log.status('info');
+        return emit(s, log.status('info'));
       }
       case 'table': {
-        let s = log.status('table') + `${this.nrMirrors}`;
+        const lt = log.status('table');
+        if (typeof lt !== 'string') throw new Error('a dirty log answers TABLE status at once');
+        let s = lt + `${this.nrMirrors}`;
         for (const m of this.mirror) s += ` ${m.dev.name} ${m.offset}`;
         const n = (this.errorsHandled() ? 1 : 0) + (this.keepLog() ? 1 : 0);
         if (n) {
@@ -554,7 +557,8 @@ export class MirrorSet implements Target {
           s += `,mirror_device_${i}=${m.dev.name},mirror_device_${i}_status=${this.deviceStatusChar(m)}`;
         });
         s += `,handle_errors=${this.errorsHandled() ? 'y' : 'n'},keep_log=${this.keepLog() ? 'y' : 'n'}`;
-        return s + ',log_type_status=' + log.status('ima') + ';';
+        const li = log.status('ima');
+        return typeof li === 'string' ? s + ',log_type_status=' + li + ';' : li.then((l) => s + ',log_type_status=' + l + ';');
       }
     }
   }
