@@ -14,6 +14,7 @@ import { ReqOp, REQ_PREFLUSH, submitBio, type Bio } from '../kernel/bio.js';
 import type { Timer } from '../kernel/clock.js';
 import { KernelError } from '../kernel/errno.js';
 import { sscanfU32, sscanfU64 } from '../tables/args.js';
+import { WorkStruct, Workqueue } from '../kernel/workqueue.js';
 
 const HZ = 250;
 const jiffies = (ms: number) => Math.floor((ms * HZ) / 1000);
@@ -38,6 +39,9 @@ class Delay implements Target {
   private delayed: DelayedBio[] = [];
   private mayDelay = true;
   private timer: { t: Timer; expires: number } | null = null;
+  /** kdelayd_wq and the flush_expired_bios work item. */
+  private readonly kdelayd: Workqueue;
+  private readonly flushExpiredBios = new WorkStruct(() => this.flushBios(this.flushDelayedBios(false)));
 
   constructor(
     private readonly ti: DmTarget,
@@ -45,7 +49,9 @@ class Delay implements Target {
     private readonly read: DelayClass,
     private readonly write: DelayClass,
     private readonly flush: DelayClass,
-  ) {}
+  ) {
+    this.kdelayd = new Workqueue(ti.kernel.clock, 'kdelayd');
+  }
 
   private get clock() { return this.ti.kernel.clock; }
 
@@ -79,7 +85,7 @@ class Delay implements Target {
     const t = this.clock.setTimer(wait, () => {
       if (this.timer?.t !== t) return;
       this.timer = null;
-      this.clock.defer(() => this.flushBios(this.flushDelayedBios(false)));
+      this.kdelayd.queueWork(this.flushExpiredBios);
     });
     this.timer = { t, expires };
   }
@@ -120,6 +126,7 @@ class Delay implements Target {
   dtr(): void {
     this.timer?.t.cancel();
     this.timer = null;
+    void this.kdelayd.destroy();
   }
 
   status(type: StatusType): string {

@@ -4,6 +4,7 @@ import { DmMapio, DmEndio, CtrError, targetOffset, type DmDev, type DmTarget, ty
 import { ReqOp, REQ_RAHEAD, type Bio, type BlkStatus } from '../kernel/bio.js';
 import { KernelError } from '../kernel/errno.js';
 import { kstrtouint, sscanfU64 } from '../tables/args.js';
+import { scheduleWork, WorkStruct } from '../kernel/workqueue.js';
 
 /** Errors on a stripe's device after which no more events are raised. */
 const DM_IO_ERROR_THRESHOLD = 15;
@@ -12,6 +13,9 @@ const DM_IO_ERROR_THRESHOLD = 15;
 interface Stripe { dev: DmDev; physicalStart: bigint; startSector: number; errorCount: number }
 
 class Striped implements Target {
+  /** sc->trigger_event: dm_table_event from the system workqueue. */
+  private readonly triggerEvent = new WorkStruct(() => this.ti.event());
+
   constructor(
     private readonly ti: DmTarget,
     private readonly chunkSize: number,
@@ -43,7 +47,7 @@ class Striped implements Target {
     for (const s of this.stripes) {
       if (s.dev.bdev === bio.bdev) {
         s.errorCount++;
-        if (s.errorCount < DM_IO_ERROR_THRESHOLD) this.ti.kernel.clock.defer(() => this.ti.event());
+        if (s.errorCount < DM_IO_ERROR_THRESHOLD) scheduleWork(this.ti.kernel.clock, this.triggerEvent);
       }
     }
     return DmEndio.DONE;
