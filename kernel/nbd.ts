@@ -385,7 +385,7 @@ class NbdConnection {
   private start(p: Promise<BlkStatus>, then: (st: BlkStatus) => void): void {
     this.inflight++;
     void p.then((st) => {
-      then(st);
+      try { then(st); } catch { this.sock.destroy(); }
       this.inflight--;
       const s = this.slotFree;
       if (s) { this.slotFree = null; s(); }
@@ -474,7 +474,7 @@ export class NbdServer {
     const srv = net.createServer((sock) => {
       this.conns.add(sock);
       sock.on('close', () => this.conns.delete(sock));
-      void new NbdConnection(this, sock).run();
+      new NbdConnection(this, sock).run().catch(() => sock.destroy());
     });
     srv.on('error', () => undefined);
     this.servers.push(srv);
