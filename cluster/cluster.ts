@@ -2,7 +2,7 @@
 // one clock: what `dmsetup-ts cluster` serves and what exploration drives.
 
 import { RealClock, VirtualClock, type Clock } from '../kernel/clock.js';
-import { SimCpg, type CpgTraceEvent } from './cpg.js';
+import { SimCpg, type CpgTraceEvent, type TotemTimings } from './cpg.js';
 import { describeClog } from './cmirrord/request.js';
 import { ClusterNode } from './node.js';
 
@@ -13,6 +13,8 @@ export interface ClusterOptions {
   virtualClock?: boolean;
   /** Delivery latency of the group transport, 0..maxLatencyMs. */
   maxLatencyMs?: number;
+  /** corosync's token and consensus timeouts (default corosync's own, 3000 and 3600 ms). */
+  timings?: TotemTimings;
   /** The kernel patches of every node (targets/mirror/patches.ts); unnamed ones keep their default. */
   patches?: Readonly<Record<string, boolean>>;
   onEvent?: (e: CpgTraceEvent) => void;
@@ -26,7 +28,7 @@ export class Cluster {
   constructor(readonly opts: ClusterOptions) {
     if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 32) throw new Error(`a cluster has 1 to 32 nodes, not ${opts.nodes}`);
     this.clock = opts.virtualClock ? new VirtualClock() : new RealClock();
-    this.cpg = new SimCpg(this.clock, { seed: opts.seed, maxLatencyMs: opts.maxLatencyMs, onEvent: opts.onEvent, describe: describeClog });
+    this.cpg = new SimCpg(this.clock, { seed: opts.seed, maxLatencyMs: opts.maxLatencyMs, timings: opts.timings, onEvent: opts.onEvent, describe: describeClog });
     for (let i = 1; i <= opts.nodes; i++) this.nodes.push(new ClusterNode(i, this.clock, this.cpg, opts.patches ?? {}));
   }
 

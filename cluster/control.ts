@@ -12,6 +12,8 @@ export const DAEMON_LOG = 'cluster.log';
 /** What `cluster up` asks for (argv[2] of the cluster process, as JSON). */
 export interface ClusterConfig {
   nodes: number; seed: number;
+  /** corosync's totem token and consensus timeouts (ms): how long a node failure blocks the groups. */
+  tokenMs?: number; consensusMs?: number;
   /** Every kernel patch's state on every node (resolvePatches). */
   patches: Readonly<Record<string, boolean>>;
 }

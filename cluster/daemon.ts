@@ -9,6 +9,7 @@ import { encodeFrame, FrameReader, type Request } from '../kernel/protocol.js';
 import { ensureRuntimeDir, nodeDir, runtimeDir, SOCKET_NAME } from '../kernel/runtime-dir.js';
 import { listenExclusive, serve } from '../kernel/server.js';
 import { Cluster } from './cluster.js';
+import { COROSYNC_DEFAULT_TIMINGS } from './cpg.js';
 import { CONTROL_SOCKET, type ClusterConfig, type ClusterStatus } from './control.js';
 import type { ClusterNode } from './node.js';
 import { testBit } from '../targets/mirror/bitset.js';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   const cluster = new Cluster({
     nodes: config.nodes, seed: config.seed,
     patches: config.patches,
+    timings: { tokenMs: config.tokenMs ?? COROSYNC_DEFAULT_TIMINGS.tokenMs, consensusMs: config.consensusMs ?? COROSYNC_DEFAULT_TIMINGS.consensusMs },
   });
   const t0 = Date.now();
   // Each node's cmirrord output (its stdout and stderr, as cmirrord -f > cmirrord.log 2>&1)

@@ -9,7 +9,7 @@ import { ensureRuntimeDir, runtimeDir } from '../kernel/runtime-dir.js';
 import { controlCall, DAEMON_LOG, NoCluster, type ClusterConfig, type ClusterStatus } from '../cluster/control.js';
 import { formatPatches, parsePatches, PATCHES, PATCHES_ENV, PatchError, resolvePatches, type PatchSelection } from '../targets/mirror/patches.js';
 
-export const usage = `Usage: dmsetup-ts cluster up N [--seed S] [--patch NAME=on|off]...
+export const usage = `Usage: dmsetup-ts cluster up N [--seed S] [--patch NAME=on|off]... [--token MS] [--consensus MS]
        dmsetup-ts cluster down
        dmsetup-ts cluster crash NODE [--while-recovering]
        dmsetup-ts cluster restart NODE
@@ -20,6 +20,8 @@ export const usage = `Usage: dmsetup-ts cluster up N [--seed S] [--patch NAME=on
 Each node's commands: DMSETUP_TS_NODE=N dmsetup ... (also losetup, io, dmesg).
 --patch selects kernel patches (\`dmsetup-ts kernel patches\` lists them) over those of
 ${PATCHES_ENV}="NAME=on,NAME=off"; --patch on|off is the seed patch (is-remote-recovering).
+--token and --consensus: corosync's totem timeouts (ms; default 3000, 3600): a node's
+crash blocks every group that long before the others see it leave.
 explore --variants runs the same seeds under each variant (patch off, patch on, orderings (a) and (b)).
 explore prints the first violating schedule as a trace (replay it with --from SEED --seeds 1)
 and exits 2 when it finds one.
@@ -80,12 +82,14 @@ function printStatus(dir: string, s: ClusterStatus): void {
 }
 
 async function up(dir: string, argv: string[]): Promise<number> {
-  const { pos, opt } = parse(argv, { seed: 'value', patch: 'list' });
+  const { pos, opt } = parse(argv, { seed: 'value', patch: 'list', token: 'value', consensus: 'value' });
   if (pos.length !== 1) throw new UsageError('cluster up takes the number of nodes');
   const config: ClusterConfig = {
     nodes: int(pos[0], 'the number of nodes', 1, 32, 0),
     seed: int(opt.seed, '--seed', 0, 2 ** 32 - 1, 1),
     patches: patchSelection(opt.patch),
+    tokenMs: int(opt.token, '--token', 0, 600_000, 3000),
+    consensusMs: int(opt.consensus, '--consensus', 0, 600_000, 3600),
   };
   ensureRuntimeDir(dir);
   if (await controlCall(dir, 'status').then(() => true, () => false)) {

@@ -34,6 +34,21 @@ export class Cmirrord implements ClogDaemon {
     this.print(' Built: dmsetup-ts\n');
   }
 
+  /** Work waiting while cmirrord is blocked in disk I/O (it is single-threaded: nothing else runs meanwhile). */
+  private blocked: Promise<void> | null = null;
+  private readonly backlog: (() => void | Promise<void>)[] = [];
+
+  /** Run fn now, or after the disk I/O cmirrord is blocked in; fn may block it in turn. */
+  serial(fn: () => void | Promise<void>): void {
+    if (this.blocked) { this.backlog.push(fn); return; }
+    const r = fn();
+    if (!r) return;
+    this.blocked = r.then(() => {
+      this.blocked = null;
+      while (this.backlog.length && !this.blocked && this.running) this.serial(this.backlog.shift()!);
+    });
+  }
+
   /** LOG_PRINT / LOG_ERROR: a line of cmirrord's output. */
   print(line: string): void { for (const l of line.split('\n')) this.output(l); }
 
@@ -103,15 +118,15 @@ export class Cmirrord implements ClogDaemon {
       case DmUlog.RESUME:
         if (!lc) return local(() => { rq.error = -22; });
         this.replies.set(rq.seq, reply);
-        this.localResume(lc, rq);
+        this.serial(() => this.localResume(lc, rq));
         return;
       case DmUlog.CLEAR_REGION:
         // Acknowledged at once; the group learns of it later.
         reply({ ...rq, data: Buffer.alloc(0), error: 0 });
-        this.clusterSend(rq, null);
+        this.serial(() => this.clusterSend(rq, null));
         return;
       default:
-        this.clusterSend(rq, reply);
+        this.serial(() => this.clusterSend(rq, reply));
     }
   }
 
@@ -137,15 +152,17 @@ export class Cmirrord implements ClogDaemon {
       return;
     }
     const lc = clogCtr(this.kernel, rq.uuid, rq.luid, type, words.join(' '));
-    if (typeof lc === 'string') {
-      this.print(lc);
+    if (Array.isArray(lc)) {
+      for (const l of lc) this.print(l);
       rq.error = -22;
       rq.data = Buffer.alloc(0);
       return;
     }
+    lc.print = (l) => this.print(l);
     this.pending.push(lc);
     rq.error = 0;
-    rq.data = lc.disk ? Buffer.from(lc.disk.dev + '\0') : Buffer.alloc(0);
+    // clog_ctr returns the log device's argument as given; the kernel opens it (dm_get_device).
+    rq.data = lc.disk ? Buffer.from(`${words[1]}\0`) : Buffer.alloc(0);
   }
 
   private dtr(rq: DmUlogRequest): void {
@@ -155,6 +172,7 @@ export class Cmirrord implements ClogDaemon {
       const i = list.indexOf(lc);
       if (i >= 0) list.splice(i, 1);
     }
+    lc.disk?.bdev.close();
     const g = this.groups.get(lc.uuid);
     if (g && !this.official.some((l) => l.uuid === lc.uuid)) {
       g.state = 'LEAVING';
@@ -184,8 +202,8 @@ export class Cmirrord implements ClogDaemon {
         this.groups.set(lc.uuid, g);
         const group = g;
         g.handle = this.cpg.join<ClogRequest>(this.nodeid, lc.uuid, {
-          deliver: (from, msg) => { if (this.running) group.deliver(from, msg); },
-          confchg: (members, left, joined) => { if (this.running) group.confchg(members, left, joined); },
+          deliver: (from, msg) => { if (this.running) this.serial(() => group.deliver(from, msg)); },
+          confchg: (members, left, joined) => { if (this.running) this.serial(() => group.confchg(members, left, joined)); },
         });
       }
       g.send({ originator: this.nodeid, pitServer: g.lowestId, rq });

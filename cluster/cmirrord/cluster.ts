@@ -50,8 +50,8 @@ export class ClogCpg {
     this.handle.mcast({ ...rq, rq: { ...copyRq(rq.rq), luid: 0 } });
   }
 
-  /** cpg_message_callback. */
-  deliver(nodeid: NodeId, msg: ClogRequest): void {
+  /** cpg_message_callback; a Promise while a disk log's I/O blocks cmirrord. */
+  deliver(nodeid: NodeId, msg: ClogRequest): void | Promise<void> {
     const rq: ClogRequest = { ...msg, rq: copyRq(msg.rq) };
     const type = rq.rq.requestType;
     if (nodeid === this.me && !(type & DM_ULOG_RESPONSE) && type !== DmUlog.RESUME && type !== DmUlog.CLEAR_REGION &&
@@ -76,7 +76,7 @@ export class ClogCpg {
           lc.importCheckpoint(rq.checkpoint);
           this.d.debug(`[${this.name}] Checkpoint data received from ${nodeid}.  Log is now valid`);
           this.state = 'VALID';
-          this.flushStartupList();
+          return this.flushStartupList();
         }
         // else: a redundant checkpoint, ignored
       }
@@ -89,7 +89,8 @@ export class ClogCpg {
       if (this.state === 'INVALID') {
         this.startupList.push({ ...rq, pitServer: this.lowestId });
       } else {
-        this.handleRequest(rq, iAmServer);
+        const p = this.handleRequest(rq, iAmServer);
+        if (p) return p.then(() => this.sendCheckpoints());
       }
     }
     this.sendCheckpoints();
@@ -109,26 +110,31 @@ export class ClogCpg {
     }
   }
 
-  /** handle_cluster_request: every member applies it; the server answers. */
-  private handleRequest(rq: ClogRequest, server: boolean): void {
+  /** handle_cluster_request: every member applies it; the server answers (after its disk I/O, if any). */
+  private handleRequest(rq: ClogRequest, server: boolean): void | Promise<void> {
     const lc = this.d.getLog(this.name);
     const type = rq.rq.requestType;
     if (type === DmUlog.RESUME) {
       // Resumes: only our own, and we answer our kernel ourselves.
       if (rq.originator === this.me && lc) {
-        doRequest(lc, rq.rq, rq.originator, server);
+        const p = doRequest(lc, rq.rq, rq.originator, server);
+        if (p) return p.then(() => this.d.kernelSend(rq.rq));
         this.d.kernelSend(rq.rq);
       }
       return;
     }
+    const answer = () => {
+      if (server && type !== DmUlog.CLEAR_REGION && type !== DmUlog.POSTSUSPEND) {
+        this.send({ ...rq, rq: { ...rq.rq, requestType: type | DM_ULOG_RESPONSE } });
+      }
+    };
     if (!lc) { rq.rq.error = -22; } else if (type === DmUlog.POSTSUSPEND) {
       this.postsuspend(lc);
     } else {
-      doRequest(lc, rq.rq, rq.originator, server);
+      const p = doRequest(lc, rq.rq, rq.originator, server);
+      if (p) return p.then(answer);
     }
-    if (server && type !== DmUlog.CLEAR_REGION && type !== DmUlog.POSTSUSPEND) {
-      this.send({ ...rq, rq: { ...rq.rq, requestType: type | DM_ULOG_RESPONSE } });
-    }
+    answer();
   }
 
   /** clog_postsuspend (only the originator gets here): leave the group, forget the recovery slot. */
@@ -155,25 +161,35 @@ export class ClogCpg {
   }
 
   /** flush_startup_list: checkpoints for later joiners; replay, answering as the point-in-time server. */
-  private flushStartupList(): void {
-    for (const rq of this.startupList.splice(0)) {
-      if (rq.rq.requestType === DM_ULOG_MEMBER_JOIN) {
-        this.checkpointRequesters.push(rq.originator);
-      } else {
-        this.handleRequest(rq, rq.pitServer === this.me);
+  private flushStartupList(): void | Promise<void> {
+    const list = this.startupList.splice(0);
+    const from = (i: number): void | Promise<void> => {
+      for (; i < list.length; i++) {
+        const rq = list[i]!;
+        if (rq.rq.requestType === DM_ULOG_MEMBER_JOIN) {
+          this.checkpointRequesters.push(rq.originator);
+        } else {
+          const p = this.handleRequest(rq, rq.pitServer === this.me);
+          if (p) { const next = i + 1; return p.then(() => from(next)); }
+        }
       }
-    }
-    this.sendCheckpoints();
+      this.sendCheckpoints();
+    };
+    return from(0);
   }
 
   /** cpg_confchg: joins, then leaves, then resends if the old server left. */
-  confchg(members: readonly NodeId[], left: readonly CpgAddress[], joined: readonly CpgAddress[]): void {
+  confchg(members: readonly NodeId[], left: readonly CpgAddress[], joined: readonly CpgAddress[]): void | Promise<void> {
     for (const j of joined) this.joinCallback(j.nodeid, members);
-    for (const l of left) {
-      if (this.freeMe) return;
-      this.leaveCallback(l.nodeid, members);
-    }
-    this.resend();
+    const leaves = (i: number): void | Promise<void> => {
+      for (; i < left.length; i++) {
+        if (this.freeMe) return;
+        const p = this.leaveCallback(left[i]!.nodeid, members);
+        if (p) { const next = i + 1; return p.then(() => leaves(next)); }
+      }
+      this.resend();
+    };
+    return leaves(0);
   }
 
   private lowest(members: readonly NodeId[]): void {
@@ -192,7 +208,7 @@ export class ClogCpg {
     this.lowest(members);
   }
 
-  private leaveCallback(left: NodeId, members: readonly NodeId[]): void {
+  private leaveCallback(left: NodeId, members: readonly NodeId[]): void | Promise<void> {
     if (left === this.me) {
       // Our own leave: the log goes back to pending (cluster_postsuspend), the POSTSUSPEND is answered, the rest dropped.
       this.d.postsuspendFinalize(this.name);
@@ -216,7 +232,7 @@ export class ClogCpg {
       const joins = 1 + this.startupList.filter((rq) => rq.rq.requestType === DM_ULOG_MEMBER_JOIN).length;
       if (joins === members.length) {
         this.state = 'VALID';
-        this.flushStartupList();
+        return this.flushStartupList();
       }
     }
   }

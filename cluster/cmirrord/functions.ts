@@ -3,9 +3,11 @@
 // applied in the CPG's total order. clustered-disk keeps the clean bits on the
 // log device in the kernel's disk-log layout ("MiRr", version 2, bitmap at 1024).
 
-import * as fs from 'node:fs';
+import { blkdevRead, blkdevWrite } from '../../kernel/blkdev-io.js';
+import type { BlockDevice } from '../../kernel/block.js';
+import { DM_MAJOR } from '../../kernel/block.js';
+import { strerror } from '../../kernel/errno.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import { LoopDevice } from '../../kernel/loop.js';
 import { clearBit, findNextZeroBit, memweight, setBit, testBit } from '../../targets/mirror/bitset.js';
 import type { NodeId } from '../cpg.js';
 import { DmUlog, readU64s, u64s, type Checkpoint, type DmUlogRequest } from './request.js';
@@ -14,6 +16,14 @@ const EINVAL = -22;
 const MIRROR_MAGIC = 0x4d695272;
 const MIRROR_DISK_VERSION = 2;
 const LOG_OFFSET = 1024;
+const PAGE_SIZE = 4096;
+const EIO = -5;
+
+/** SHORT_UUID: the last 8 characters. */
+export function shortUuid(uuid: string): string { return uuid.length > 8 ? uuid.slice(-8) : uuid; }
+
+/** A clustered-disk log's device: what find_disk_path found, opened O_RDWR|O_DIRECT. */
+export interface LogDisk { bdev: BlockDevice }
 
 export enum Sync { DEFAULTSYNC, NOSYNC, FORCESYNC }
 export type LogState = 'LOG_PENDING' | 'LOG_RESUMED' | 'LOG_SUSPENDED';
@@ -40,11 +50,13 @@ export class LogC {
   delay = -Infinity;
   logDevFailed = false;
   diskNrRegions = 0;
+  /** LOG_ERROR: a line of cmirrord's output. */
+  print: (line: string) => void = () => undefined;
 
   constructor(readonly uuid: string, readonly luid: number, readonly regionSize: number, readonly regionCount: number,
     readonly sync: Sync, readonly blockOnError: boolean, readonly ctrString: string,
-    /** clustered-disk: the log device as maj:min and the file behind it. */
-    readonly disk: { dev: string; path: string } | null) {
+    /** clustered-disk: the log device. */
+    readonly disk: LogDisk | null) {
     const words = Math.ceil(regionCount / 32) || 1;
     this.cleanBits = new Uint32Array(words);
     this.syncBits = new Uint32Array(words);
@@ -59,36 +71,50 @@ export class LogC {
 
   // ---- the disk log --------------------------------------------------------------
 
-  private diskSize(): number { return LOG_OFFSET + this.cleanBits.byteLength; }
+  /** disk_size: a page for the header and pages for the bits (ceil(region_count / page size) of them). */
+  private diskSize(): number { return (Math.ceil(this.regionCount / PAGE_SIZE) + 1) * PAGE_SIZE; }
 
-  /** read_log: header and clean bits; -EINVAL if there is no valid header. */
-  private readLog(): number {
-    const buf = Buffer.alloc(this.diskSize());
-    try {
-      const fd = fs.openSync(this.disk!.path, 'r');
-      try { fs.readSync(fd, buf, 0, buf.length, 0); } finally { fs.closeSync(fd); }
-    } catch {
-      return -5;
+  /** rw_log: read(2) or write(2) of disk_size bytes at 0 of the log device (O_DIRECT: one request). */
+  private async rwLog(write: Buffer | null): Promise<{ error: number; data?: Buffer }> {
+    const size = this.diskSize();
+    const bdev = this.disk!.bdev;
+    if (write) {
+      const r = await blkdevWrite(bdev, 0, write, size);
+      if (r.error) {
+        this.print(`[${shortUuid(this.uuid)}] rw_log:  write failure: ${strerror(r.error)}`);
+        return { error: EIO };
+      }
+      return { error: 0 };
     }
-    if (buf.readUInt32LE(0) !== MIRROR_MAGIC || buf.readUInt32LE(4) !== MIRROR_DISK_VERSION) return EINVAL;
+    const r = await blkdevRead(bdev, 0, size / 512, size);
+    if (r.error) this.print(`[${shortUuid(this.uuid)}] rw_log:  read failure: ${strerror(r.error)}`);
+    if (r.error || r.bytes !== size) return { error: EIO };
+    return { error: 0, data: r.data };
+  }
+
+  /** read_log: the header's magic and nr_regions, and the clean bits from 1024. */
+  private async readLog(): Promise<number> {
+    const r = await this.rwLog(null);
+    if (r.error) return EIO;
+    const buf = r.data!;
+    if (buf.readUInt32LE(0) !== MIRROR_MAGIC) return EINVAL;
     this.diskNrRegions = Number(buf.readBigUInt64LE(8));
-    this.cleanBits.set(new Uint32Array(buf.buffer.slice(buf.byteOffset + LOG_OFFSET, buf.byteOffset + buf.length)));
+    const bytes = Math.ceil(this.regionCount / 8);
+    const bits = Buffer.from(this.cleanBits.buffer, this.cleanBits.byteOffset, this.cleanBits.byteLength);
+    buf.copy(bits, 0, LOG_OFFSET, LOG_OFFSET + bytes);
     return 0;
   }
 
   /** write_log: header then bitmap; a failure marks the log device failed. */
-  writeLog(): number {
+  async writeLog(): Promise<number> {
     const buf = Buffer.alloc(this.diskSize());
     buf.writeUInt32LE(MIRROR_MAGIC, 0);
     buf.writeUInt32LE(MIRROR_DISK_VERSION, 4);
     buf.writeBigUInt64LE(BigInt(this.regionCount), 8);
-    Buffer.from(this.cleanBits.buffer, this.cleanBits.byteOffset, this.cleanBits.byteLength).copy(buf, LOG_OFFSET);
-    try {
-      const fd = fs.openSync(this.disk!.path, 'r+');
-      try { fs.writeSync(fd, buf, 0, buf.length, 0); } finally { fs.closeSync(fd); }
-    } catch {
+    Buffer.from(this.cleanBits.buffer, this.cleanBits.byteOffset, Math.ceil(this.regionCount / 8)).copy(buf, LOG_OFFSET);
+    if ((await this.rwLog(buf)).error) {
       this.logDevFailed = true;
-      return -5;
+      return EIO;
     }
     return 0;
   }
@@ -96,35 +122,60 @@ export class LogC {
   // ---- requests ---------------------------------------------------------------
 
   /** clog_resume: master resume (first in the group) reads the disk; a joiner's bits came in a checkpoint. */
-  resume(): number {
-    let error = 0;
+  resume(): number | Promise<number> {
     this.inSync = false;
     switch (this.resumeOverride) {
-      case 1000: return 0; // "Additional resume issued before suspend"
-      case 0: {
+      case 1000:
+        this.print(`[${shortUuid(this.uuid)}] Additional resume issued before suspend`);
+        return 0;
+      case 0:
         this.resumeOverride = 1000;
-        if (this.disk) {
-          if (this.logDevFailed) this.diskNrRegions = 0;
-          else if (this.readLog()) this.diskNrRegions = 0;
-        }
-        // Grown: new regions are clean under nosync, else dirty.
-        for (let i = this.disk ? this.diskNrRegions : 0; i < this.regionCount; i++) {
-          if (this.sync === Sync.NOSYNC) this.setBit(this.cleanBits, i); else this.clearBit(this.cleanBits, i);
-        }
-        for (let i = this.regionCount; i % 32; i++) this.clearBit(this.cleanBits, i);
-        this.syncBits.set(this.cleanBits);
-        if (this.disk) {
-          error = this.writeLog();
-          if (!error) this.touched = false;
-        }
-        break;
-      }
+        if (!this.disk) return this.resumeBits(false, 0);
+        return (async () => {
+          let error: number;
+          if (this.logDevFailed) {
+            this.print('Log device has failed, unable to read bits');
+            error = 0;
+            this.diskNrRegions = 0;
+          } else {
+            error = await this.readLog();
+          }
+          if (error === EINVAL) this.diskNrRegions = 0; // (re)initializing the log: resync
+          else if (error) {
+            this.print('Failed to read disk log');
+            this.diskNrRegions = 0;
+          }
+          return this.resumeBits(true, error);
+        })();
+      case 1: this.print('Error:: partial bit loading (just sync_bits)'); return EINVAL;
+      case 2: this.print('Error:: partial bit loading (just clean_bits)'); return EINVAL;
       case 3:
         this.resumeOverride = 1000;
-        break;
+        return this.resumed(0);
       default:
-        return EINVAL; // partial or multiple loading of bits
+        this.print(`Error:: multiple loading of bits (${this.resumeOverride})`);
+        return EINVAL;
     }
+  }
+
+  /** no_disk: in clog_resume: the bits of regions the disk did not have, clean copied to sync; the first disk write. */
+  private resumeBits(commitLog: boolean, error: number): number | Promise<number> {
+    // Grown: new regions are clean under nosync, else dirty.
+    for (let i = this.disk ? this.diskNrRegions : 0; i < this.regionCount; i++) {
+      if (this.sync === Sync.NOSYNC) this.setBit(this.cleanBits, i); else this.clearBit(this.cleanBits, i);
+    }
+    for (let i = this.regionCount; i % 32; i++) this.clearBit(this.cleanBits, i);
+    this.syncBits.set(this.cleanBits);
+    if (!commitLog || !this.disk) return this.resumed(error);
+    return this.writeLog().then((e) => {
+      if (e) this.print('Failed initial disk log write');
+      this.touched = false;
+      return this.resumed(e);
+    });
+  }
+
+  /** out: in clog_resume. */
+  private resumed(error: number): number {
     for (let i = this.regionCount; i % 32; i++) {
       clearBit(this.cleanBits, i);
       clearBit(this.syncBits, i);
@@ -147,12 +198,15 @@ export class LogC {
     return !r && this.inSync ? 1 : r;
   }
 
-  flush(server: boolean): number {
+  /** clog_flush: only the server writes the disk. */
+  flush(server: boolean): number | Promise<number> {
     if (!this.touched) return 0;
-    // Only the server writes the disk.
     if (server && this.disk) {
-      const r = this.writeLog();
-      if (r) return r;
+      return this.writeLog().then((r) => {
+        if (r) this.print(`[${shortUuid(this.uuid)}] Error writing to disk log`);
+        this.touched = false;
+        return r;
+      });
     }
     this.touched = false;
     return 0;
@@ -239,12 +293,13 @@ export class LogC {
   }
 
   statusInfo(): string {
-    return this.disk ? `3 clustered-disk ${this.disk.dev} ${this.logDevFailed ? 'D' : 'A'}` : '1 clustered-core';
+    // disk_status_info: the device's number, from fstat of the open log device.
+    return this.disk ? `3 clustered-disk ${this.disk.bdev.major}:${this.disk.bdev.minor} ${this.logDevFailed ? 'D' : 'A'}` : '1 clustered-core';
   }
 
   statusTable(): string {
     const sync = this.sync === Sync.NOSYNC ? 'nosync ' : this.sync === Sync.FORCESYNC ? 'sync ' : '';
-    return `${this.typeName} ${this.disk ? `${this.disk.dev} ` : ''}${this.regionSize} ${sync}${this.blockOnError ? 'block_on_error ' : ''}`;
+    return `${this.typeName} ${this.disk ? `${this.disk.bdev.major}:${this.disk.bdev.minor} ` : ''}${this.regionSize} ${sync}${this.blockOnError ? 'block_on_error ' : ''}`;
   }
 
   // ---- checkpoints ---------------------------------------------------------------
@@ -271,27 +326,49 @@ export class LogC {
   }
 }
 
-/** A log's CTR arguments: "<dev_size> [<maj:min>] <region_size> [sync|nosync] [block_on_error]". */
-export function clogCtr(kernel: Kernel, uuid: string, luid: number, type: string, ctr: string): LogC | string {
+/**
+ * find_disk_path: a path (no ':') must name a block device; maj:min is looked
+ * for among /dev/mapper's entries only. A negative errno when not found.
+ */
+function findDiskPath(kernel: Kernel, arg: string): BlockDevice | number {
+  if (!arg.includes(':')) {
+    const dev = arg.startsWith('/dev/') ? kernel.lookupDevPath(arg) : undefined;
+    // A path that is not a device node of this node (a regular file, nothing): stat fails or it is no block device.
+    return dev ?? -2;
+  }
+  const m = /^([+-]?[0-9]+):([+-]?[0-9]+)/.exec(arg);
+  if (!m) return EINVAL;
+  const major = Number(m[1]), minor = Number(m[2]);
+  for (const name of kernel.devfs.list()) {
+    const dev = kernel.lookupDevPath(`/dev/mapper/${name}`);
+    if (dev && dev.major === major && dev.minor === minor && major === DM_MAJOR) return dev;
+  }
+  return -2;
+}
+
+/**
+ * _clog_ctr: a log's arguments "<dev_size> [<log device>] <region_size>
+ * [sync|nosync] [block_on_error]". On failure, the lines cmirrord prints.
+ */
+export function clogCtr(kernel: Kernel, uuid: string, luid: number, type: string, ctr: string): LogC | string[] {
   const words = ctr.split(' ').filter((w) => w);
   const deviceSize = Number(words.shift());
   const argv = words;
-  let disk: { dev: string; path: string } | null = null;
-  if (type !== 'clustered-core' && type !== 'clustered-disk') return `Unsupported userspace log type, "${type}"`;
+  if (type !== 'clustered-core' && type !== 'clustered-disk') return [`Unsupported userspace log type, "${type}"`];
+  const failed = (why: string): string[] => [why, `Failed to create cluster log (${uuid})`, ...[type, ...argv].map((a, i) => `argv[${i}] = ${a}`)];
+  let disk: LogDisk | null = null;
   const isDisk = !/^(0x[0-9a-f]+|[0-9]+)$/i.test(argv[0] ?? '') || Number(argv[0]) === 0;
   if (isDisk) {
-    if (argv.length < 2 || argv.length > 4) return `Too ${argv.length < 3 ? 'few' : 'many'} arguments to clustered-disk log type`;
-    const m = /^([0-9]+):([0-9]+)$/.exec(argv[0]!);
-    let dev: unknown;
-    try { dev = m ? kernel.deviceByNumber(Number(m[1]), Number(m[2])) : kernel.lookupDevPath(argv[0]!); } catch { dev = undefined; }
-    if (!(dev instanceof LoopDevice) || !dev.file) return `Unable to find path to device ${argv[0]}`;
-    disk = { dev: `${dev.major}:${dev.minor}`, path: dev.file };
+    if (argv.length < 2 || argv.length > 4) return failed(`Too ${argv.length < 3 ? 'few' : 'many'} arguments to clustered-disk log type`);
+    const dev = findDiskPath(kernel, argv[0]!);
+    if (typeof dev === 'number') return failed(`Unable to find path to device ${argv[0]}`);
+    disk = { bdev: dev };
   } else if (argv.length < 1 || argv.length > 3) {
-    return `Too ${argv.length < 2 ? 'few' : 'many'} arguments to clustered-core log type`;
+    return failed(`Too ${argv.length < 2 ? 'few' : 'many'} arguments to clustered-core log type`);
   }
   const rsWord = argv[disk ? 1 : 0]!;
   const regionSize = /^(0x[0-9a-f]+|[0-9]+)$/i.test(rsWord) ? Number(rsWord) : 0;
-  if (!regionSize) return `Invalid region_size argument to clustered-${disk ? 'disk' : 'core'} log type`;
+  if (!regionSize) return failed(`Invalid region_size argument to clustered-${disk ? 'disk' : 'core'} log type`);
   const regionCount = Math.ceil(deviceSize / regionSize);
   let sync = Sync.DEFAULTSYNC, blockOnError = false;
   for (const a of argv) {
@@ -299,6 +376,8 @@ export function clogCtr(kernel: Kernel, uuid: string, luid: number, type: string
     else if (a === 'nosync') sync = Sync.NOSYNC;
     else if (a === 'block_on_error') blockOnError = true;
   }
+  // open(disk_path, O_RDWR | O_DIRECT), kept until the log's destructor.
+  disk?.bdev.open();
   return new LogC(uuid, luid, regionSize, regionCount, sync, blockOnError, ctr, disk);
 }
 
@@ -306,9 +385,9 @@ export function clogCtr(kernel: Kernel, uuid: string, luid: number, type: string
  * do_request for the requests every member applies (the cluster path) and
  * the local ones; fills rq.data and rq.error with the answer.
  */
-export function doRequest(lc: LogC, rq: DmUlogRequest, originator: NodeId, server: boolean): void {
+export function doRequest(lc: LogC, rq: DmUlogRequest, originator: NodeId, server: boolean): void | Promise<void> {
   const w = readU64s(rq.data);
-  let r = 0;
+  let r: number | Promise<number> = 0;
   const region = w[0] ?? -1;
   switch (rq.requestType & 0xff) {
     case DmUlog.RESUME: r = lc.resume(); rq.data = Buffer.alloc(0); break;
@@ -330,5 +409,7 @@ export function doRequest(lc: LogC, rq: DmUlogRequest, originator: NodeId, serve
       break;
     default: r = EINVAL;
   }
+  // Disk log I/O (resume, flush): cmirrord blocks in read(2)/write(2) meanwhile.
+  if (typeof r !== 'number') return r.then((e) => { rq.error = e; });
   rq.error = r;
 }

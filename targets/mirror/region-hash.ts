@@ -46,14 +46,18 @@ export class RegionHash {
 
   constructor(private readonly owner: RegionHashOwner, readonly targetBegin: number, readonly maxRecovery: number,
     readonly log: DirtyLog, readonly regionSize: number, readonly nrRegions: number) {
-    this.regionShift = Math.log2(regionSize);
+    // __ffs(region_size): the kernel shifts by the lowest set bit, so a region size
+    // that is no power of two (a userspace log may answer one) maps sectors by that.
+    this.regionShift = Math.log2(regionSize & -regionSize);
   }
 
+  /** dm_rh_bio_to_region: (sector - target_begin) >> region_shift. */
   bioToRegion(bio: Bio): number {
-    return Math.floor((bio.sector - this.targetBegin) / this.regionSize);
+    return Math.floor((bio.sector - this.targetBegin) / 2 ** this.regionShift);
   }
 
-  regionToSector(region: number): number { return region * this.regionSize; }
+  /** dm_rh_region_to_sector: region << region_shift. */
+  regionToSector(region: number): number { return region * 2 ** this.regionShift; }
 
   private listDel(reg: Region): void {
     const l = reg.list;
