@@ -6,7 +6,7 @@ import type { Clock } from '../../kernel/clock.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { GroupTransport, NodeId } from '../cpg.js';
 import { ClogCpg, type ClogDaemon } from './cluster.js';
-import { clogCtr, doRequest, type LogC } from './functions.js';
+import { clogCtr, doRequest, shortUuid, type LogC } from './functions.js';
 import { DmUlog, type ClogRequest, type DmUlogRequest } from './request.js';
 
 /** A RESUME waits until this long after the log's last suspend (local_resume). */
@@ -64,8 +64,11 @@ export class Cmirrord implements ClogDaemon {
       this.print(`  recoverer        : ${lc.recoverer < 0 ? 4294967295 : lc.recoverer}`);
       this.print(`  recovering_region: ${lc.recoveringRegion < 0 ? '18446744073709551615' : lc.recoveringRegion}`);
       this.print(`  recovery_halted  : ${lc.recoveryHalted ? 'YES' : 'NO'}`);
+      this.print(`Validating ${shortUuid(lc.uuid)}::`);
       this.print(`  lc->region_count = ${lc.regionCount}`);
       this.print(`  lc->sync_count = ${lc.syncCount}`);
+      this.print('Resync request history:');
+      for (const l of lc.historyLines()) this.print(l);
     }
   }
 

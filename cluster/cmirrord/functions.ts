@@ -17,6 +17,7 @@ const MIRROR_MAGIC = 0x4d695272;
 const MIRROR_DISK_VERSION = 2;
 const LOG_OFFSET = 1024;
 const PAGE_SIZE = 4096;
+const RESYNC_HISTORY = 50;
 const EIO = -5;
 
 /** SHORT_UUID: the last 8 characters. */
@@ -52,6 +53,25 @@ export class LogC {
   diskNrRegions = 0;
   /** LOG_ERROR: a line of cmirrord's output. */
   print: (line: string) => void = () => undefined;
+  /** resync_history (LOG_SPRINT): the last RESYNC_HISTORY lines, a ring indexed by idx. */
+  readonly resyncHistory: string[] = new Array<string>(RESYNC_HISTORY).fill('');
+  idx = 0;
+
+  /** LOG_SPRINT. */
+  sprint(line: string): void {
+    this.idx = (this.idx + 1) % RESYNC_HISTORY;
+    this.resyncHistory[this.idx] = line;
+  }
+
+  /** log_debug's "Resync request history:" lines (the walk moves idx round once, as cmirrord's does). */
+  historyLines(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < RESYNC_HISTORY; i++) {
+      this.idx = (this.idx + 1) % RESYNC_HISTORY;
+      if (this.resyncHistory[this.idx]) out.push(`${i}:${this.idx}) ${this.resyncHistory[this.idx]}`);
+    }
+    return out;
+  }
 
   constructor(readonly uuid: string, readonly luid: number, readonly regionSize: number, readonly regionCount: number,
     readonly sync: Sync, readonly blockOnError: boolean, readonly ctrString: string,
@@ -181,6 +201,7 @@ export class LogC {
       clearBit(this.syncBits, i);
     }
     this.syncCount = memweight(this.syncBits);
+    this.sprint(`[${shortUuid(this.uuid)}] Initial sync_count = ${this.syncCount}`);
     this.syncSearch = 0;
     this.state = 'LOG_RESUMED';
     this.recoveryHalted = false;
@@ -235,16 +256,26 @@ export class LogC {
     if (!otherMatches && testBit(this.syncBits, region)) this.setBit(this.cleanBits, region);
   }
 
-  /** clog_get_resync_work: one recovery slot per log, cluster-wide. */
-  getResyncWork(originator: NodeId): [number, number] {
-    if (this.syncSearch >= this.regionCount) return [0, 0];
+  /** clog_get_resync_work: one recovery slot per log, cluster-wide; the priority list first. */
+  getResyncWork(originator: NodeId, seq = 0): [number, number] {
+    const h = `GET - SEQ#=${seq}, UUID=${shortUuid(this.uuid)}, nodeid = ${originator}:: `;
+    if (this.syncSearch >= this.regionCount) {
+      this.sprint(`${h}Recovery finished`);
+      return [0, 0];
+    }
     if (this.recoveringRegion !== -1) {
       // Same node asking again (a lost reply): the same region; anyone else: someone is already recovering.
-      return this.recoverer === originator ? [1, this.recoveringRegion] : [0, 0];
+      if (this.recoverer === originator) {
+        this.sprint(`${h}Re-requesting work (${this.recoveringRegion})`);
+        return [1, this.recoveringRegion];
+      }
+      this.sprint(`${h}Someone already recovering (${this.recoveringRegion})`);
+      return [0, 0];
     }
     while (this.recoveryRequests.length) {
       const r = this.recoveryRequests.shift()!;
       if (!testBit(this.syncBits, r)) {
+        this.sprint(`${h}Assigning priority resync work (${r})`);
         this.recoveringRegion = r;
         this.recoverer = originator;
         return [1, r];
@@ -252,25 +283,33 @@ export class LogC {
     }
     const r = findNextZeroBit(this.syncBits, this.regionCount, this.syncSearch);
     if (r >= this.regionCount) {
+      this.sprint(`${h}Resync work complete.`);
       this.syncSearch = this.regionCount + 1;
       return [0, 0];
     }
     this.syncSearch = r + 1;
+    this.sprint(`${h}Assigning resync work (${r})`);
     this.recoveringRegion = r;
     this.recoverer = originator;
     return [1, r];
   }
 
-  setRegionSync(region: number, inSync: boolean): void {
+  /** clog_set_region_sync. */
+  setRegionSync(region: number, inSync: boolean, originator: NodeId = 0, seq = 0): void {
+    const h = `SET - SEQ#=${seq}, UUID=${shortUuid(this.uuid)}, nodeid = ${originator}:: `;
     this.recoveringRegion = -1;
     if (inSync) {
-      if (!testBit(this.syncBits, region)) {
+      if (testBit(this.syncBits, region)) {
+        this.sprint(`${h}Region already set (${region})`);
+      } else {
         this.setBit(this.syncBits, region);
         this.syncCount++;
+        this.sprint(`${h}Setting region (${region})`);
       }
     } else if (testBit(this.syncBits, region)) {
       this.syncCount--;
       this.clearBit(this.syncBits, region);
+      this.sprint(`${h}Unsetting region (${region})`);
     }
     this.syncCount = memweight(this.syncBits);
     if (this.syncCount === this.regionCount) this.inSync = true;
@@ -398,8 +437,8 @@ export function doRequest(lc: LogC, rq: DmUlogRequest, originator: NodeId, serve
     case DmUlog.FLUSH: r = lc.flush(server); rq.data = Buffer.alloc(0); break;
     case DmUlog.MARK_REGION: for (const x of w) if (x >= 0 && x < lc.regionCount) lc.markRegion(x, originator); rq.data = Buffer.alloc(0); break;
     case DmUlog.CLEAR_REGION: for (const x of w) if (x >= 0 && x < lc.regionCount) lc.clearRegion(x, originator); rq.data = Buffer.alloc(0); break;
-    case DmUlog.GET_RESYNC_WORK: rq.data = u64s(...lc.getResyncWork(originator)); break;
-    case DmUlog.SET_REGION_SYNC: lc.setRegionSync(region, (w[1] ?? 0) !== 0); rq.data = Buffer.alloc(0); break;
+    case DmUlog.GET_RESYNC_WORK: rq.data = u64s(...lc.getResyncWork(originator, rq.seq)); break;
+    case DmUlog.SET_REGION_SYNC: lc.setRegionSync(region, (w[1] ?? 0) !== 0, originator, rq.seq); rq.data = Buffer.alloc(0); break;
     case DmUlog.GET_SYNC_COUNT: rq.data = u64s(lc.syncCount); break;
     case DmUlog.STATUS_INFO: rq.data = Buffer.from(lc.statusInfo() + '\0'); break;
     case DmUlog.STATUS_TABLE: rq.data = Buffer.from(lc.statusTable() + '\0'); break;

@@ -56,3 +56,7 @@ cm_dump() {
 cm_slot() {
   cm_dump | awk '/recoverer *:/{n=$3} /recovering_region:/{r=$2} END{ if (r == "" || r == "18446744073709551615") print "no region being recovered"; else print "recovering region " r " by node " n }'
 }
+
+# dm_stat NAME: the oracle's block-layer counters (/sys/block/dm-N/stat) have
+# no emulated counterpart yet; say so rather than print numbers.
+dm_stat() { echo "dm_stat: block-layer counters are not emulated"; return 1; }
