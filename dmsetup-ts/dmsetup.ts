@@ -79,7 +79,7 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
       const { Report } = await import('./report.js');
       const report = Report.init(ctx);
       if (!report) return 1;
-      if (report.fields.length === 0) return 0; // -o help
+      // -o help: the field list was printed; the command still runs (its report has no fields).
       ctx.report = report;
     }
     const { run } = await cmd.load();

@@ -2,7 +2,8 @@
 // short options, long options abbreviated to any unambiguous prefix,
 // `--opt=value` or `--opt value`, `--` ending options, and glibc's messages.
 
-export interface LongOption { name: string; hasArg: boolean }
+/** hasArg 'optional': a value only as --name=value (optional_argument). */
+export interface LongOption { name: string; hasArg: boolean | 'optional' }
 
 export interface ParsedOption { key: string; value?: string }
 
@@ -33,7 +34,7 @@ export function getoptLong(prog: string, argv: readonly string[], shortopts: str
       let opt = exact;
       if (!opt) {
         const matches = longopts.filter((o) => o.name.startsWith(name));
-        if (matches.length === 0) return fail(`${prog}: unrecognized option '${eq >= 0 ? a.slice(0, eq) : a}'\n`);
+        if (matches.length === 0) return fail(`${prog}: unrecognized option '${a}'\n`); // glibc prints the whole word, =value too
         if (matches.length > 1) {
           return fail(`${prog}: option '${eq >= 0 ? a.slice(0, eq) : a}' is ambiguous; possibilities:${matches.map((m) => ` '--${m.name}'`).join('')}\n`);
         }
@@ -42,7 +43,7 @@ export function getoptLong(prog: string, argv: readonly string[], shortopts: str
       if (eq >= 0) {
         if (!opt.hasArg) return fail(`${prog}: option '--${opt.name}' doesn't allow an argument\n`);
         options.push({ key: opt.name, value: a.slice(eq + 1) });
-      } else if (opt.hasArg) {
+      } else if (opt.hasArg === true) {
         if (i + 1 >= argv.length) return fail(`${prog}: option '--${opt.name}' requires an argument\n`);
         options.push({ key: opt.name, value: argv[++i]! });
       } else {

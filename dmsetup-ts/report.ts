@@ -3,6 +3,7 @@
 // last column padded; --noheadings, --separator, --nameprefixes, --rows, -O.
 
 import type { DmInfo } from '../kernel/dm-ioctl.js';
+import { FIELD_HELP_TYPED, SELECTION_HELP } from './selection-help.js';
 import { FIELD_HELP } from './report-fields.js';
 import type { Ctx } from './command.js';
 import { has } from './switches.js';
@@ -127,18 +128,23 @@ export class Report {
       const fld = FIELDS.find((x) => x.id === id);
       if (!fld) {
         process.stderr.write(FIELD_HELP);
-        ctx.out.err(`Unrecognised field: ${id}`);
+        ctx.out.err(`dm_report: Unrecognised field: ${key}`);
         return null;
       }
       sortKeys.push({ field: fld, desc });
     }
     const report = new Report(ctx, fields, sortKeys);
-    if (has(ctx.sw, 'select') && ctx.sw.value.select) {
+    const select = has(ctx.sw, 'select') ? ctx.sw.value.select ?? '' : '';
+    if (select.toLowerCase() === 'help' || select === '?') {
+      // dm_report_init_with_selection: the help, and the report goes on unselected.
+      process.stderr.write(FIELD_HELP_TYPED + SELECTION_HELP);
+    } else if (select && select.toLowerCase() !== 'all') {
       try {
         report.selection = parseSelection(ctx.sw.value.select, (id) => id === 'selected' || FIELDS.some((x) => x.id === id));
       } catch (e) {
         if (!(e instanceof SelectionError)) throw e;
-        ctx.out.err(e.message);
+        if (e.fieldList) process.stderr.write(FIELD_HELP_TYPED);
+        for (const line of e.lines) ctx.out.err(line);
         return null;
       }
     }
@@ -175,6 +181,7 @@ export class Report {
     const widths = this.fields.map((fld, i) => Math.max(fld.width, ...values.map((v) => v[i]!.length)));
     let out = '';
     if (has(sw, 'rows')) {
+      if (rows.length === 0) return; // dm_report_output: nothing for no rows, headings included
       this.fields.forEach((fld, i) => {
         const cells = values.map((v) => v[i]!);
         out += (noHeadings ? cells : [fld.heading, ...cells]).join(separator) + '\n';

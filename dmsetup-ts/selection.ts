@@ -11,7 +11,13 @@ type Node =
   | { kind: 'not'; inner: Node }
   | { kind: 'cmp'; field: string; op: string; value: string };
 
-export class SelectionError extends Error {}
+const SYNTAX_AT = (at: string) => `Selection syntax error at '${at}'.`;
+const HELP_REF = "Use 'help' for selection to get more help.";
+
+/** libdm's lines for a selection it refuses; fieldList: its typed field list goes first (an unknown field). */
+export class SelectionError extends Error {
+  constructor(readonly lines: string[], readonly fieldList = false) { super(lines.join('\n')); }
+}
 
 /** Parse a selection; fieldKnown tells whether a field name exists. */
 export function parseSelection(text: string, fieldKnown: (f: string) => boolean): Selection {
@@ -44,20 +50,24 @@ export function parseSelection(text: string, fieldKnown: (f: string) => boolean)
       i++;
       const n = expr();
       ws();
-      if (text[i] !== ')') throw new SelectionError(`Selection syntax error: missing ')'.`);
+      if (text[i] !== ')') throw new SelectionError([`Syntax error: right parenthesis expected at '${text.slice(i)}'`]);
       i++;
       return n;
     }
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|<=|>=|=|<|>)\s*/.exec(text.slice(i));
-    if (!m) throw new SelectionError(`Selection syntax error at '${text.slice(i)}'.`);
+    // _parse_selection: a field name, known, then an operator (errors say where the item starts).
+    const at = text.slice(i);
+    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(at);
+    if (!name) throw new SelectionError(['Expecting field name', SYNTAX_AT(at), HELP_REF]);
+    if (!fieldKnown(name[0])) throw new SelectionError([`Unrecognised selection field: ${name[0]}`, SYNTAX_AT(at), HELP_REF], true);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|<=|>=|=|<|>)\s*/.exec(at);
+    if (!m) throw new SelectionError([SYNTAX_AT(at), HELP_REF]);
     const field = m[1]!;
-    if (!fieldKnown(field)) throw new SelectionError(`Unrecognised selection field: ${field}`);
     i += m[0].length;
     let value = '';
     const q = text[i];
     if (q === '"' || q === "'") {
       const end = text.indexOf(q, i + 1);
-      if (end < 0) throw new SelectionError('Selection syntax error: unterminated quote.');
+      if (end < 0) throw new SelectionError(['Missing end quote.', SYNTAX_AT(at), HELP_REF]);
       value = text.slice(i + 1, end);
       i = end + 1;
     } else {
@@ -69,7 +79,7 @@ export function parseSelection(text: string, fieldKnown: (f: string) => boolean)
   };
   const root = expr();
   ws();
-  if (i < text.length) throw new SelectionError(`Selection syntax error at '${text.slice(i)}'.`);
+  if (i < text.length) throw new SelectionError(['Expecting logical operator', SYNTAX_AT(text.slice(i)), HELP_REF]);
   return { matches: (get) => evaluate(root, get) };
 }
 

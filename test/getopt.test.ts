@@ -19,7 +19,7 @@ t.test("glibc's messages", async (t) => {
   t.equal(getoptLong('dmsetup', ['--table'], '', LONG).error, "dmsetup: option '--table' requires an argument\n");
   t.equal(getoptLong('dmsetup', ['-x'], 'v', LONG).error, "dmsetup: invalid option -- 'x'\n");
   t.equal(getoptLong('dmsetup', ['-o'], 'o:', LONG).error, "dmsetup: option requires an argument -- 'o'\n");
-  t.equal(getoptLong('dmsetup', ['--bogus=3'], '', LONG).error, "dmsetup: unrecognized option '--bogus'\n");
+  t.equal(getoptLong('dmsetup', ['--bogus=3'], '', LONG).error, "dmsetup: unrecognized option '--bogus=3'\n"); // glibc 2.36 on the oracle: the whole word
 });
 
 t.test('atoi', async (t) => {

@@ -10,12 +10,30 @@ function cookie(s: string | undefined): number {
   return s ? cookieValue(s) : 0;
 }
 
+/** _yes_no_prompt: the prompt again after each line without y or n; EOF is no; a newline if the answer did not end one. */
+async function yesNoPrompt(ctx: Parameters<CommandFn>[0], prompt: string): Promise<'y' | 'n'> {
+  const input = await ctx.stdin();
+  let pos = 0, c = '', ret: '' | 'y' | 'n' = '';
+  do {
+    if (c === '\n' || c === '') ctx.out.print(prompt);
+    if (pos >= input.length) { ret = 'n'; c = 'EOF'; break; }
+    c = input[pos++]!.toLowerCase();
+    if (c === 'y' || c === 'n') ret = c;
+  } while (!ret || c !== '\n');
+  if (c !== '\n') ctx.out.print('\n');
+  return ret;
+}
+
 export const run: CommandFn = async (ctx, argv) => {
   switch (ctx.cmd.name) {
     case 'udevcreatecookie':
       return true;
     case 'udevreleasecookie':
-      if (!argv.length && !process.env.DM_UDEV_COOKIE) {
+      if (argv[0] !== undefined && !cookie(argv[0])) {
+        ctx.out.err('Incorrect cookie value.');
+        return false;
+      }
+      if (!argv.length && !ctx.sw.udevCookie && !process.env.DM_UDEV_COOKIE) {
         ctx.out.err('No udev transaction cookie given.');
         return false;
       }
@@ -43,11 +61,16 @@ export const run: CommandFn = async (ctx, argv) => {
       return true;
     }
     case 'udevcomplete_all':
+      // sscanf("%u"): optional white space and sign, then digits.
+      if (argv.length === 1 && !/^[ \t\n\v\f\r]*[+-]?[0-9]/.test(argv[0]!)) {
+        ctx.out.err('Failed to read age_in_minutes parameter.');
+        return false;
+      }
       if (!has(ctx.sw, 'yes')) {
-        ctx.out.err('WARNING: This operation will destroy all semaphores with keys that have a prefix 3405 (0xd4d).');
-        ctx.out.print('Do you really want to continue? [y/n]: ');
-        const answer = (await ctx.stdin()).trim().toLowerCase();
-        if (!answer.startsWith('y')) {
+        // sscanf %u: a negative age wraps around.
+        const age = argv.length === 1 ? Number(BigInt.asUintN(32, BigInt(/[+-]?[0-9]+/.exec(argv[0]!)![0]))) : 0;
+        ctx.out.err(`WARNING: This operation will destroy all semaphores ${age ? `older than ${age} minutes ` : ''}with keys that have a prefix 3405 (0xd4d).`);
+        if ((await yesNoPrompt(ctx, 'Do you really want to continue? [y/n]: ')) === 'n') {
           ctx.out.print('Semaphores with keys prefixed by 3405 (0xd4d) NOT destroyed.\n');
           return true;
         }
