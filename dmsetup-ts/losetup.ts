@@ -1,38 +1,58 @@
-// The losetup stand-in: loop devices of the emulated kernel over files, in
-// the forms scripts use: `losetup /dev/loopN FILE`, `-f [--show] FILE`,
-// `-d DEV...`, `-a`, `-l`, `losetup DEV`.
+// The losetup stand-in: loop devices of the emulated kernel over files, with
+// util-linux 2.38's command line (sys-utils/losetup.c main: its options,
+// mutually exclusive groups, size parsing, which action a command line means,
+// and its messages): `losetup /dev/loopN FILE`, `-f [--show] FILE`, `-d DEV...`,
+// `-D`, `-a`, `-l`, `-j FILE`, `-c DEV`, `losetup DEV`, `-V`.
+// Not emulated: --offset and --sizelimit (refused with a message), partitions
+// (-P is accepted, no partitions appear), direct I/O and sector size (accepted).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { strerror, KernelError } from '../kernel/errno.js';
-import { getoptLong } from './getopt.js';
-import { KernelClient, KernelUnreachable } from './client.js';
+import { getoptLong, type LongOption } from './getopt.js';
+import { KernelClient, KernelUnreachable, sharedKernelNote } from './client.js';
 
 interface LoopInfo { number: number; file: string; sizeSectors: number; readOnly: boolean; autoclear: boolean }
 
-const LONG = [
-  { name: 'all', hasArg: false }, { name: 'detach', hasArg: true }, { name: 'detach-all', hasArg: false },
-  { name: 'find', hasArg: false }, { name: 'list', hasArg: false }, { name: 'show', hasArg: false },
-  { name: 'read-only', hasArg: false }, { name: 'help', hasArg: false },
+/** longopts[] of losetup 2.38, with the short option each stands for. */
+const LONG: Array<LongOption & { c: string }> = [
+  { name: 'all', hasArg: false, c: 'a' }, { name: 'set-capacity', hasArg: true, c: 'c' }, { name: 'detach', hasArg: true, c: 'd' },
+  { name: 'detach-all', hasArg: false, c: 'D' }, { name: 'find', hasArg: false, c: 'f' }, { name: 'nooverlap', hasArg: false, c: 'L' },
+  { name: 'help', hasArg: false, c: 'h' }, { name: 'associated', hasArg: true, c: 'j' }, { name: 'json', hasArg: false, c: 'J' },
+  { name: 'list', hasArg: false, c: 'l' }, { name: 'sector-size', hasArg: true, c: 'b' }, { name: 'noheadings', hasArg: false, c: 'n' },
+  { name: 'offset', hasArg: true, c: 'o' }, { name: 'output', hasArg: true, c: 'O' }, { name: 'output-all', hasArg: false, c: 'output-all' },
+  { name: 'sizelimit', hasArg: true, c: 'sizelimit' }, { name: 'partscan', hasArg: false, c: 'P' }, { name: 'read-only', hasArg: false, c: 'r' },
+  { name: 'direct-io', hasArg: 'optional', c: 'direct-io' }, { name: 'raw', hasArg: false, c: 'raw' }, { name: 'show', hasArg: false, c: 'show' },
+  { name: 'verbose', hasArg: false, c: 'v' }, { name: 'version', hasArg: false, c: 'V' },
 ];
 
-const USAGE = `
-Usage:
- losetup [options] [<loopdev>]
- losetup [options] -f | <loopdev> <file>
+/** excl[]: options that exclude each other, by row (err_exclusive_options). */
+const EXCL: string[][] = [['D', 'a', 'c', 'd', 'f', 'j'], ['D', 'c', 'd', 'f', 'l'], ['D', 'c', 'd', 'f', 'O'], ['J', 'raw']];
 
-Set up and control loop devices.
+/** An option's value as getopt_long returns it: its character, or the enum after CHAR_MAX for long-only ones. */
+const LONG_ONLY = ['sizelimit', 'show', 'raw', 'direct-io', 'output-all'];
+const code = (c: string) => (c.length === 1 ? c.charCodeAt(0) : 128 + LONG_ONLY.indexOf(c));
 
-Options:
- -a, --all                     list all used devices
- -d, --detach <loopdev>...     detach one or more devices
- -D, --detach-all              detach all used devices
- -f, --find                    find first unused device
- -l, --list                    list info about all or specified (default)
- -r, --read-only               set up a read-only loop device
-     --show                    print device name after setup (with -f)
- -h, --help                    display this help
-`;
+const COLUMNS = ['NAME', 'AUTOCLEAR', 'BACK-FILE', 'BACK-INO', 'BACK-MAJ:MIN', 'MAJ:MIN', 'OFFSET', 'PARTSCAN', 'RO', 'SIZELIMIT', 'DIO', 'LOG-SEC'];
+
+const VERSION = 'losetup from util-linux 2.38.1';
+
+/** The usage losetup 2.38.1 prints for --help (recorded: fixtures/losetup-args). */
+const USAGE = "\nUsage:\n losetup [options] [<loopdev>]\n losetup [options] -f | <loopdev> <file>\n\nSet up and control loop devices.\n\nOptions:\n -a, --all                     list all used devices\n -d, --detach <loopdev>...     detach one or more devices\n -D, --detach-all              detach all used devices\n -f, --find                    find first unused device\n -c, --set-capacity <loopdev>  resize the device\n -j, --associated <file>       list all devices associated with <file>\n -L, --nooverlap               avoid possible conflict between devices\n\n -o, --offset <num>            start at offset <num> into file\n     --sizelimit <num>         device is limited to <num> bytes of the file\n -b, --sector-size <num>       set the logical sector size to <num>\n -P, --partscan                create a partitioned loop device\n -r, --read-only               set up a read-only loop device\n     --direct-io[=<on|off>]    open backing file with O_DIRECT\n     --show                    print device name after setup (with -f)\n -v, --verbose                 verbose mode\n\n -J, --json                    use JSON --list output format\n -l, --list                    list info about all or specified (default)\n -n, --noheadings              don't print headings for --list output\n -O, --output <cols>           specify columns to output for --list\n     --output-all              output all columns\n     --raw                     use raw --list output format\n\n -h, --help                    display this help\n -V, --version                 display version\n\nAvailable output columns:\n         NAME  loop device name\n    AUTOCLEAR  autoclear flag set\n    BACK-FILE  device backing file\n     BACK-INO  backing file inode number\n BACK-MAJ:MIN  backing file major:minor device number\n      MAJ:MIN  loop device major:minor number\n       OFFSET  offset from the beginning\n     PARTSCAN  partscan flag set\n           RO  read-only device\n    SIZELIMIT  size limit of the file in bytes\n          DIO  access backing file with direct-io\n      LOG-SEC  logical sector size in bytes\n\nFor more details see losetup(8).\n";
+
+class Exit extends Error { constructor(readonly code: number) { super(''); } }
+
+const warnx = (s: string) => process.stderr.write(`losetup: ${s}\n`);
+function errx(s: string): never { warnx(s); throw new Exit(1); }
+
+/** strtosize_or_err: a non-negative number with an optional K/M/G... suffix (KiB-based; KB for 1000s). */
+function strtosize(s: string, what: string): number {
+  const m = /^\s*([0-9]+)(?:([KMGTPEZY])(iB|B)?)?$/i.exec(s);
+  if (!m) errx(`${what}: '${s}': Invalid argument`);
+  const base = m[3] === 'B' ? 1000 : 1024;
+  const exp = m[2] ? 'KMGTPEZY'.indexOf(m[2].toUpperCase()) + 1 : 0;
+  return Number(m[1]) * base ** exp;
+}
 
 function loopNumber(dev: string): number | null {
   const m = /^\/dev\/loop([0-9]+)$/.exec(dev);
@@ -45,106 +65,238 @@ function describe(l: LoopInfo): string {
   return `/dev/loop${l.number}: [${st ? st.dev.toString().padStart(4, '0') : '0000'}]:${st?.ino ?? 0} (${l.file}${st ? '' : ' (deleted)'})`;
 }
 
+function column(l: LoopInfo, name: string): string {
+  let st: fs.Stats | null = null;
+  if (name.startsWith('BACK-')) { try { st = fs.statSync(l.file); } catch { /* deleted */ } }
+  switch (name) {
+    case 'NAME': return `/dev/loop${l.number}`;
+    case 'AUTOCLEAR': return l.autoclear ? '1' : '0';
+    case 'BACK-FILE': return l.file;
+    case 'BACK-INO': return st ? String(st.ino) : '';
+    case 'BACK-MAJ:MIN': return st ? `${Math.floor(st.dev / 256)}:${st.dev % 256}` : '';
+    case 'MAJ:MIN': return `7:${l.number}`;
+    case 'RO': return l.readOnly ? '1' : '0';
+    case 'LOG-SEC': return '512';
+    default: return '0'; // OFFSET, SIZELIMIT, PARTSCAN, DIO: not emulated
+  }
+}
+
+const RIGHT = new Set(['AUTOCLEAR', 'BACK-INO', 'OFFSET', 'PARTSCAN', 'RO', 'SIZELIMIT', 'DIO', 'LOG-SEC']);
+
+function table(loops: LoopInfo[], cols: string[], noHeadings: boolean, raw: boolean, json: boolean): string {
+  const rows = loops.map((l) => cols.map((c) => column(l, c)));
+  if (json) {
+    const num = new Set(['BACK-INO', 'OFFSET', 'SIZELIMIT', 'LOG-SEC']), bool = new Set(['AUTOCLEAR', 'PARTSCAN', 'RO', 'DIO']);
+    const cell = (c: string, v: string) => (num.has(c) ? v || 'null' : bool.has(c) ? (v === '1' ? 'true' : 'false') : JSON.stringify(v));
+    return `{\n   "loopdevices": [\n${rows.map((r) => `      {\n${r.map((v, i) => `         "${cols[i]!.toLowerCase()}": ${cell(cols[i]!, v)}`).join(',\n')}\n      }`).join(',\n')}\n   ]\n}\n`;
+  }
+  const all = noHeadings ? rows : [cols, ...rows];
+  if (raw) return all.map((r) => r.join(' ') + '\n').join('');
+  if (!rows.length) return '';
+  const w = cols.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 && !RIGHT.has(cols[i]!) ? c : RIGHT.has(cols[i]!) ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join(' ').trimEnd() + '\n').join('');
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const p = getoptLong('losetup', argv, 'ad:Dfhlr', LONG);
-  const err = (s: string) => process.stderr.write(`losetup: ${s}\n`);
+  try {
+    return await losetup(argv);
+  } catch (e) {
+    if (e instanceof Exit) return e.code;
+    if (e instanceof KernelUnreachable) { warnx(`cannot reach the emulated kernel: ${e.message}`); return 1; }
+    throw e;
+  }
+}
+
+async function losetup(argv: string[]): Promise<number> {
+  const p = getoptLong('losetup', argv, 'ab:c:d:Dfhj:JlLno:O:PrvV', LONG);
+  const seen = new Map<number, string>(); // excl row -> the option that took it
+  let act: '' | 'create' | 'delete' | 'delete-all' | 'find' | 'show' | 'show-one' | 'capacity' | 'dio' | 'blocksize' = '';
+  let file: string | undefined, outarg: string | undefined, list = false, json = false, raw = false, noHeadings = false;
+  let offset = false, sizelimit = 0, showdev = false, readOnly = false, partscan = false, setDio = false, useDio = false, setBlocksize = false, noOverlap = false;
+  let outputAll = false, offsetBytes = 0;
+  const devices: string[] = [];
+  const longName = (c: string) => LONG.find((o) => o.c === c)!.name;
+  for (const o of p.options) {
+    const c = LONG.find((x) => x.name === o.key)?.c ?? o.key;
+    // err_exclusive_options: rows and their entries are scanned only while <= c
+    // (they are meant to be in ASCII order; 'O' after 'f' is never reached).
+    for (let e = 0; e < EXCL.length && code(EXCL[e]![0]!) <= code(c); e++) {
+      for (const x of EXCL[e]!) {
+        if (code(x) > code(c)) break;
+        if (x !== c) continue;
+        const first = seen.get(e);
+        if (first === undefined) seen.set(e, c);
+        else if (first !== c) errx(`mutually exclusive arguments: ${EXCL[e]!.map((y) => `--${longName(y)}`).join(' ')}`);
+        break;
+      }
+    }
+    const v = o.value ?? '';
+    switch (c) {
+      case 'a': act = 'show'; break;
+      case 'b': setBlocksize = true; strtosize(v, 'failed to parse logical block size'); break;
+      case 'c': act = 'capacity'; devices.push(await useDevice(v)); break;
+      case 'd': act = 'delete'; devices.push(await useDevice(v)); break;
+      case 'D': act = 'delete-all'; break;
+      case 'f': act = 'find'; break;
+      case 'J': json = true; break;
+      case 'j': act = 'show'; file = v; break;
+      case 'l': list = true; break;
+      case 'L': noOverlap = true; break;
+      case 'n': noHeadings = true; break;
+      case 'raw': raw = true; break;
+      case 'o': offsetBytes = strtosize(v, 'failed to parse offset'); offset = true; break;
+      case 'O': outarg = v; list = true; break;
+      case 'output-all': outputAll = true; break;
+      case 'P': partscan = true; break;
+      case 'r': readOnly = true; break;
+      case 'show': showdev = true; break;
+      case 'direct-io':
+        setDio = useDio = true;
+        if (o.value !== undefined) {
+          if (v !== 'on' && v !== 'off') errx(`argument error: '${v}'`);
+          useDio = v === 'on';
+        }
+        break;
+      case 'v': break;
+      case 'sizelimit': sizelimit = strtosize(v, 'failed to parse size'); break;
+      case 'h': process.stdout.write(USAGE); return 0;
+      case 'V': process.stdout.write(VERSION + '\n'); return 0;
+    }
+  }
   if (p.error) {
     process.stderr.write(p.error + "Try 'losetup --help' for more information.\n");
     return 1;
   }
-  const flag = (k: string, long: string) => p.options.some((o) => o.key === k || o.key === long);
-  if (flag('h', 'help')) { process.stdout.write(USAGE); return 0; }
-  let client: KernelClient;
-  try {
-    client = await KernelClient.connect();
-  } catch (e) {
-    err(`cannot reach the emulated kernel: ${(e as Error).message}`);
-    return 1;
+  const args = p.args;
+  let i = 0;
+  if (argv.length === 0) { act = 'show'; list = true; }
+  if (!act && argv.length === 1 && (raw || json)) { act = 'show'; list = true; }
+  if (act === 'find' && i < args.length) {
+    act = 'create';
+    file = args[i++];
+    if (i < args.length) errx('unexpected arguments');
   }
+  if (list && !act && i === args.length) act = 'show';
+  if (!act && i + 1 === args.length) {
+    act = setDio ? 'dio' : setBlocksize ? 'blocksize' : 'show-one';
+    devices.push(await useDevice(args[i++]!));
+  }
+  let setupDevice: string | undefined;
+  if (!act) {
+    act = 'create';
+    if (i >= args.length) errx('no loop device specified');
+    setupDevice = args[i++]!;
+    if (i >= args.length) errx('no file specified');
+    file = args[i++];
+  }
+  if (act !== 'create' && (sizelimit || readOnly || partscan || useDio || showdev)) errx('the options --{sizelimit,partscan,read-only,show} are allowed during loop device setup only');
+  if (offset && act !== 'create' && (act !== 'show' || !file)) errx('the option --offset is not allowed in this context');
+  const cols = outputAll ? COLUMNS : outarg !== undefined ? [] : ['NAME', 'SIZELIMIT', 'OFFSET', 'AUTOCLEAR', 'RO', 'BACK-FILE', 'DIO', 'LOG-SEC'];
+  if (outarg !== undefined) {
+    for (const name of outarg.split(',')) {
+      const col = COLUMNS.find((x) => x === name.toUpperCase());
+      if (!col) { warnx(`unknown column: ${name}`); return 1; }
+      cols.push(col);
+    }
+  }
+  if ((offsetBytes || sizelimit) && act === 'create') errx('dmsetup-ts: --offset and --sizelimit are not emulated (a loop device maps the whole file)');
+
+  const client = await KernelClient.connect();
   try {
-    const list = async () => (await client.call<LoopInfo[]>('loopList')).result;
-    const detach = p.options.filter((o) => o.key === 'd' || o.key === 'detach').map((o) => o.value!);
-    if (detach.length) {
-      let rc = 0;
-      for (const dev of [...detach, ...p.args]) {
-        const n = loopNumber(dev);
-        try {
-          if (n === null) throw new KernelError('ENXIO');
-          await client.call('loopDetach', { number: n });
-        } catch (e) {
-          if (!(e instanceof KernelError)) throw e;
-          err(`${dev}: detach failed: ${strerror(e.errno)}`);
-          rc = 1;
+    const loops = async () => (await client.call<LoopInfo[]>('loopList')).result;
+    const fail = (what: string, e: unknown): number => {
+      if (!(e instanceof KernelError)) throw e;
+      warnx(`${what}: ${strerror(e.errno)}`);
+      const note = e.errno === 'EBUSY' ? sharedKernelNote() : undefined;
+      if (note) process.stderr.write(note + '\n');
+      return 1;
+    };
+    switch (act) {
+      case 'create': {
+        const abs = path.resolve(file!);
+        if (!fs.existsSync(abs)) { warnx(`${setupDevice ?? file}: failed to set up loop device: No such file or directory`); return 1; }
+        if (noOverlap) {
+          const same = (await loops()).find((l) => l.file === abs);
+          if (same) {
+            if (same.readOnly !== readOnly) errx(`${file}: overlapping ${same.readOnly ? 'read-only ' : ''}loop device exists`);
+            if (setupDevice === undefined || loopNumber(setupDevice) === same.number) {
+              if (showdev) process.stdout.write(`/dev/loop${same.number}\n`);
+              return 0;
+            }
+            errx(`${file}: overlapping loop device exists`);
+          }
         }
+        const n = setupDevice === undefined ? undefined : loopNumber(setupDevice);
+        if (setupDevice !== undefined && n === null) { warnx(`${setupDevice}: failed to set up loop device: No such file or directory`); return 1; }
+        try {
+          const r = (await client.call<{ number: number }>('loopAttach', { number: n ?? undefined, file: abs, readOnly })).result;
+          if (showdev) process.stdout.write(`/dev/loop${r.number}\n`);
+        } catch (e) {
+          return fail(`${setupDevice ?? file}: failed to set up loop device`, e);
+        }
+        return 0;
       }
-      return rc;
-    }
-    if (flag('D', 'detach-all')) {
-      for (const l of await list()) await client.call('loopDetach', { number: l.number }).catch(() => undefined);
-      return 0;
-    }
-    if (flag('a', 'all') || (flag('l', 'list') && !p.args.length)) {
-      const loops = await list();
-      if (flag('l', 'list')) {
-        const rows = loops.map((l) => [`/dev/loop${l.number}`, '0', '0', l.autoclear ? '1' : '0', l.readOnly ? '1' : '0', l.file, '0', '512']);
-        const head = ['NAME', 'SIZELIMIT', 'OFFSET', 'AUTOCLEAR', 'RO', 'BACK-FILE', 'DIO', 'LOG-SEC'];
-        const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-        const num = [false, true, true, true, true, false, true, true];
-        const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c.padStart(w[i]!) : num[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join(' ').trimEnd() + '\n';
-        if (rows.length) process.stdout.write(line(head) + rows.map(line).join(''));
-      } else {
-        process.stdout.write(loops.map((l) => describe(l) + '\n').join(''));
+      case 'delete': {
+        let rc = 0;
+        for (const dev of [...devices, ...args.slice(i)]) {
+          const n = loopNumber(dev);
+          try {
+            if (n === null || !(await client.call<boolean>('loopExists', { number: n })).result) { warnx(`${dev}: failed to use device: No such device`); rc = 1; continue; }
+            await client.call('loopDetach', { number: n });
+          } catch (e) {
+            rc = fail(`${dev}: detach failed`, e);
+          }
+        }
+        return rc;
       }
-      return 0;
-    }
-    const readOnly = flag('r', 'read-only');
-    if (flag('f', 'find')) {
-      if (!p.args.length) {
-        const all = await list();
+      case 'delete-all':
+        for (const l of await loops()) await client.call('loopDetach', { number: l.number }).catch(() => undefined);
+        return 0;
+      case 'find': {
+        const all = await loops();
         let n = 0;
         while (all.some((l) => l.number === n)) n++;
         process.stdout.write(`/dev/loop${n}\n`);
         return 0;
       }
-      const file = path.resolve(p.args[0]!);
-      if (!fs.existsSync(file)) { err(`${p.args[0]}: failed to set up loop device: No such file or directory`); return 1; }
-      const r = (await client.call<{ number: number }>('loopAttach', { file, readOnly })).result;
-      if (flag('show', 'show')) process.stdout.write(`/dev/loop${r.number}\n`);
-      return 0;
-    }
-    if (p.args.length === 1) {
-      const n = loopNumber(p.args[0]!);
-      const l = (await list()).find((x) => x.number === n);
-      if (!l) { err(`${p.args[0]}: No such device or address`); return 1; }
-      process.stdout.write(describe(l) + '\n');
-      return 0;
-    }
-    if (p.args.length === 2) {
-      const [dev, fileArg] = p.args as [string, string];
-      const n = loopNumber(dev);
-      const file = path.resolve(fileArg);
-      if (n === null) { err(`${dev}: failed to set up loop device: No such file or directory`); return 1; }
-      if (!fs.existsSync(file)) { err(`${fileArg}: failed to set up loop device: No such file or directory`); return 1; }
-      try {
-        await client.call('loopAttach', { number: n, file, readOnly });
-      } catch (e) {
-        if (!(e instanceof KernelError)) throw e;
-        err(`${dev}: failed to set up loop device: ${strerror(e.errno)}`);
-        return 1;
+      case 'show': {
+        let ls = await loops();
+        if (file !== undefined) {
+          let st: fs.Stats | undefined;
+          try { st = fs.statSync(file); } catch { /* none */ }
+          ls = ls.filter((l) => { try { const b = fs.statSync(l.file); return st !== undefined && b.ino === st.ino && b.dev === st.dev; } catch { return false; } });
+        }
+        process.stdout.write(list ? table(ls, cols, noHeadings, raw, json) : ls.map((l) => describe(l) + '\n').join(''));
+        return 0;
       }
-      return 0;
+      case 'show-one': case 'capacity': case 'dio': case 'blocksize': {
+        const dev = devices[0]!;
+        const l = (await loops()).find((x) => x.number === loopNumber(dev));
+        if (!l) {
+          const what = { 'show-one': dev, capacity: `${dev}: set capacity failed`, dio: `${dev}: set direct io failed`, blocksize: `${dev}: set logical block size failed` }[act];
+          warnx(`${what}: No such device or address`);
+          return 1;
+        }
+        if (act === 'show-one') process.stdout.write(list ? table([l], cols, noHeadings, raw, json) : describe(l) + '\n');
+        return 0;
+      }
     }
-    if (!p.args.length) {
-      process.stdout.write((await list()).map((l) => describe(l) + '\n').join(''));
-      return 0;
-    }
-    err('bad usage');
+    warnx('bad usage');
     process.stderr.write("Try 'losetup --help' for more information.\n");
     return 1;
-  } catch (e) {
-    if (e instanceof KernelUnreachable) { err(e.message); return 1; }
-    throw e;
   } finally {
     client.close();
+  }
+
+  /** is_loopdev: a /dev/loopN the kernel has; else "failed to use device: No such device". */
+  async function useDevice(dev: string): Promise<string> {
+    const n = loopNumber(dev);
+    let ok = false;
+    if (n !== null) {
+      const c = await KernelClient.connect();
+      try { ok = (await c.call<boolean>('loopExists', { number: n })).result; } finally { c.close(); }
+    }
+    if (!ok) errx(`${dev}: failed to use device: No such device`);
+    return dev;
   }
 }
