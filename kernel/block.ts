@@ -17,6 +17,36 @@ export interface BlockDevice {
   open(): void;
   close(): void;
   readonly openCount: number;
+  /** queue_io_min / queue_io_opt in bytes, where the driver sets them (0 or absent: none). */
+  readonly limits?: QueueLimits;
+}
+
+/** The part of struct queue_limits the emulation stacks: io_min and io_opt, in bytes. */
+export interface QueueLimits { ioMin: number; ioOpt: number }
+
+/** blk_set_stacking_limits, for the fields above. */
+export function stackingLimits(): QueueLimits { return { ioMin: 0, ioOpt: 0 }; }
+
+/** blk_stack_limits for io_min (the larger) and io_opt (lcm_not_zero), unsigned int as the kernel keeps them. */
+export function stackLimits(t: QueueLimits, b: QueueLimits): void {
+  t.ioMin = Math.max(t.ioMin, b.ioMin);
+  t.ioOpt = lcmNotZero(t.ioOpt, b.ioOpt);
+}
+
+function lcmNotZero(a: number, b: number): number {
+  if (!a || !b) return a || b;
+  let x = a, y = b;
+  while (y) [x, y] = [y, x % y];
+  return Number((BigInt(a) / BigInt(x)) * BigInt(b) % 0x100000000n);
+}
+
+/** VM_READAHEAD_PAGES: 128 KiB of 4 KiB pages. */
+const VM_READAHEAD_PAGES = 32;
+const PAGE_SIZE = 4096;
+
+/** disk_update_readahead: read ahead at least twice the optimal I/O size (bdi->ra_pages). */
+export function readaheadPages(limits: QueueLimits): number {
+  return Math.max(Math.floor((limits.ioOpt * 2) / PAGE_SIZE), VM_READAHEAD_PAGES);
 }
 
 export function formatDevT(bdev: { major: number; minor: number }): string {

@@ -3,7 +3,7 @@
 
 import { CtrError, type DmDev, type DmTarget, type Target, type TargetType } from './dm-target.js';
 import { KernelError, type Errno } from './errno.js';
-import { formatDevT, type BlockDevice } from './block.js';
+import { formatDevT, stackingLimits, stackLimits, type BlockDevice, type QueueLimits } from './block.js';
 import { splitArgs } from '../tables/split.js';
 import type { MappedDevice } from './dm.js';
 import type { Kernel } from './kernel.js';
@@ -92,6 +92,21 @@ export class DmTable {
         }
       });
     }
+  }
+
+  /**
+   * dm_calculate_queue_limits, for io_min/io_opt: each target's devices stacked,
+   * then its io_hints, then the targets stacked into the table's limits.
+   */
+  calculateQueueLimits(): QueueLimits {
+    const limits = stackingLimits();
+    for (const t of this.targets) {
+      const tiLimits = stackingLimits();
+      t.target.iterateDevices?.((dev) => { if (dev.bdev.limits) stackLimits(tiLimits, dev.bdev.limits); });
+      t.target.ioHints?.(tiLimits);
+      stackLimits(limits, tiLimits);
+    }
+    return limits;
   }
 
   /** The target holding a sector (dm_table_find_target). */

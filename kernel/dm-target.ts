@@ -2,7 +2,7 @@
 // and what the core gives it. Targets live in targets/; the core never knows one by name.
 
 import type { Bio, BlkStatus } from './bio.js';
-import type { BlockDevice } from './block.js';
+import type { BlockDevice, QueueLimits } from './block.js';
 import type { Errno } from './errno.js';
 import type { DmLogger } from './klog.js';
 import type { DmTable } from './dm-table.js';
@@ -37,6 +37,8 @@ export interface Target {
   dtr?(): void;
   /** Every device area the target maps (for the size check at table completion): sector_t start and length. */
   iterateDevices?(fn: IterateDevicesFn): void;
+  /** io_hints: the target's own io_min/io_opt over what its devices stacked into limits. */
+  ioHints?(limits: QueueLimits): void;
 }
 
 export interface TargetType {

@@ -3,7 +3,7 @@
 // target boundaries and hands the pieces to each target's map function.
 
 import { Bio, ReqOp, bioEndio, submitBio, type BlkStatus } from './bio.js';
-import { DM_MAJOR, type BlockDevice } from './block.js';
+import { DM_MAJOR, readaheadPages, stackingLimits, type BlockDevice, type QueueLimits } from './block.js';
 import { DmEndio, DmMapio } from './dm-target.js';
 import type { Errno } from './errno.js';
 import type { DmTable, TableTarget } from './dm-table.js';
@@ -30,6 +30,10 @@ export class MappedDevice implements BlockDevice {
   hasDiskType = false;
   eventNr = 0;
   openCount = 0;
+  /** The queue limits of the live table (dm_table_set_restrictions). */
+  limits: QueueLimits = stackingLimits();
+  /** bdi->ra_pages, what BLKRAGET reports (in pages). */
+  raPages = readaheadPages(this.limits);
 
   private blockIo = false;
   private noflushSuspending = false;
@@ -220,6 +224,7 @@ export class MappedDevice implements BlockDevice {
   /** dm_swap_table: the inactive table becomes live (device must be suspended). */
   swapTable(table: DmTable): DmTable | null {
     if (this.hasDiskType) table.validateDeviceAreas();
+    this.setRestrictions(table);
     const old = this.live;
     if (old) old.eventFn = null;
     this.live = table;
@@ -227,6 +232,12 @@ export class MappedDevice implements BlockDevice {
     return old;
   }
 
+
+  /** dm_table_set_restrictions: the table's queue limits become the device's, and its read-ahead follows io_opt. */
+  setRestrictions(table: DmTable): void {
+    this.limits = table.calculateQueueLimits();
+    this.raPages = readaheadPages(this.limits);
+  }
 
   /** dm_resume: resume every target, then let the deferred I/O go. */
   async resume(): Promise<Errno | 0> {

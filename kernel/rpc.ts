@@ -20,7 +20,7 @@ const ref = (a: Args): DevRef => (a.ref ?? {}) as DevRef;
 const r = (result: unknown): RpcReply => ({ result });
 
 /** Read-ahead of every device-mapper device, in sectors (the 6.1 default: 128 KiB). */
-const DM_READ_AHEAD = 256;
+const SECTORS_PER_PAGE = 8;
 
 function blockDevice(k: Kernel, dev: string): BlockDevice {
   const bdev = dev.startsWith('/dev/') ? k.lookupDevPath(dev) : k.dmIoctl.deviceByName(dev);
@@ -58,7 +58,7 @@ export const OPS: Record<string, Op> = {
     // libdm reads sysfs (bdi/read_ahead_kb) when the gendisk exists, else opens the node.
     const name = String(a.name);
     const md = k.dmIoctl.deviceByName(name);
-    if (md?.hasDisk) return r(DM_READ_AHEAD);
+    if (md?.hasDisk) return r(md.raPages * SECTORS_PER_PAGE);
     throw new KernelError(k.devfs.has(name) ? 'ENXIO' : 'ENOENT');
   },
   /** Which block device a /dev path names: {major, minor, dmName?}. */

@@ -2,6 +2,7 @@
 
 import { DmMapio, DmEndio, CtrError, targetOffset, type DmDev, type DmTarget, type IterateDevicesFn, type Target, type TargetType } from '../kernel/dm-target.js';
 import { ReqOp, REQ_RAHEAD, type Bio, type BlkStatus } from '../kernel/bio.js';
+import type { QueueLimits } from '../kernel/block.js';
 import { KernelError } from '../kernel/errno.js';
 import { kstrtouint, sscanfU64 } from '../tables/args.js';
 import { scheduleWork, WorkStruct } from '../kernel/workqueue.js';
@@ -66,6 +67,13 @@ class Striped implements Target {
 
   iterateDevices(fn: IterateDevicesFn): void {
     for (const s of this.stripes) fn(s.dev, s.physicalStart, this.stripeWidth);
+  }
+
+  /** stripe_io_hints: io_min one chunk, io_opt one full stripe (unsigned int bytes). */
+  ioHints(limits: QueueLimits): void {
+    const chunkBytes = (BigInt(this.chunkSize) << 9n) % 0x100000000n;
+    limits.ioMin = Number(chunkBytes);
+    limits.ioOpt = Number((chunkBytes * BigInt(this.stripes.length)) % 0x100000000n);
   }
 }
 
