@@ -177,20 +177,35 @@ export class DmIoctl {
     }
   }
 
-  /** DM_DEV_RENAME: a new name, or with setUuid a uuid for a device that has none. */
+  /** DM_DEV_RENAME (dev_rename + dm_hash_rename): a new name, or with setUuid a uuid for a device that has none. */
   devRename(ref: DevRef, newValue: string, setUuid = false): DmInfo {
-    // dm_hash_rename looks the device up by name only.
-    if (!ref.name) throw new KernelError('ENXIO');
-    const md = this.find(ref);
+    if (!newValue || newValue.length > (setUuid ? DM_UUID_LEN - 1 : DM_NAME_LEN - 1)) {
+      this.log.warn('Invalid new mapped device name or uuid string supplied.');
+      throw new KernelError('EINVAL');
+    }
+    if (!setUuid && newValue.includes('/')) {
+      this.log.warn('invalid device name');
+      throw new KernelError('EINVAL');
+    }
+    // dm_hash_rename: is the new one free? Then the old one is looked up by name only.
+    const oldName = ref.name ?? '';
+    if ((setUuid ? this.byUuid : this.byName).has(newValue)) {
+      this.log.warn(`Unable to change ${setUuid ? 'uuid' : 'name'} on mapped device ${oldName} to one that already exists: ${newValue}`);
+      throw new KernelError('EBUSY');
+    }
+    const md = this.byName.get(oldName);
+    if (!md) {
+      this.log.warn(`Unable to rename non-existent device, ${oldName} to ${setUuid ? 'uuid ' : ''}${newValue}`);
+      throw new KernelError('ENXIO');
+    }
     if (setUuid) {
-      if (newValue.length >= DM_UUID_LEN) throw new KernelError('EINVAL');
-      if (this.byUuid.has(newValue)) throw new KernelError('EBUSY');
-      if (md.uuid) throw new KernelError('EINVAL');
+      if (md.uuid) {
+        this.log.warn(`Unable to change uuid of mapped device ${oldName} to ${newValue} because uuid is already set to ${md.uuid}`);
+        throw new KernelError('EINVAL');
+      }
       md.uuid = newValue;
       this.byUuid.set(newValue, md);
     } else {
-      if (!newValue || newValue.length >= DM_NAME_LEN || newValue.includes('/')) throw new KernelError('EINVAL');
-      if (this.byName.has(newValue)) throw new KernelError('EBUSY');
       this.byName.delete(md.name);
       md.name = newValue;
       this.byName.set(newValue, md);
@@ -262,6 +277,7 @@ export class DmIoctl {
         md.hasDiskType = true;
         try {
           table.validateDeviceAreas();
+          md.setRestrictions(table);
         } catch (e) {
           this.kernel.klog.prefixed('core').err('Cannot calculate initial queue limits');
           this.log.err('unable to set up device queue for new table.');
