@@ -50,6 +50,17 @@ async function disks(t: Tap, sb: Sandbox, n: number, bytes: number): Promise<str
   return files;
 }
 
+/** Resolves once some byte of the file is not zero (a client's writes have reached it), or after 30 s. */
+async function written(file: string): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const b = fs.readFileSync(file);
+    if (!b.equals(Buffer.alloc(b.length))) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
 async function waitInSync(sb: Sandbox, name: string): Promise<void> {
   for (;;) {
     const m = / (\d+)\/(\d+) /.exec((await sb.dmsetup(['status', name])).stdout);
@@ -140,7 +151,7 @@ t.test('nbdcopy a filesystem image to a mirror while a leg fails; e2fsck from th
   const sb = sandbox();
   t.teardown(() => sb.stop());
   const SIZE = 32 * MiB;
-  await disks(t, sb, 2, SIZE);
+  const legs = await disks(t, sb, 2, SIZE);
   // The image: an ext4 filesystem holding 20 MiB of files.
   const tree = path.join(sb.dir, 'tree');
   fs.mkdirSync(tree);
@@ -157,7 +168,7 @@ t.test('nbdcopy a filesystem image to a mirror while a leg fails; e2fsck from th
   const copy = execa('nbdcopy', ['-C', '1', '-R', '1', '--request-size=131072', img, uri], { reject: false, all: true, env: { PATH } });
   let copyDone = false;
   void copy.then(() => { copyDone = true; });
-  await new Promise((r) => setTimeout(r, 700));
+  t.ok(await written(legs[1]!), 'the copy has reached the second leg');
   t.notOk(copyDone, 'the copy is still running when the leg fails');
   // The leg fails: its table becomes error, as a dead disk would.
   await ok(t, sb, 'dmsetup', ['suspend', 'leg1']);
@@ -184,7 +195,7 @@ t.test('fio (nbd engine) with verify on a mirror while a leg fails', { skip: nee
   const sb = sandbox();
   t.teardown(() => sb.stop());
   const SIZE = 32 * MiB;
-  await disks(t, sb, 2, SIZE);
+  const legs = await disks(t, sb, 2, SIZE);
   await ok(t, sb, 'dmsetup', ['create', 'leg1', '--table', `0 ${SIZE / 512} delay /dev/loop1 0 0 /dev/loop1 0 2`]);
   await ok(t, sb, 'dmsetup', ['create', 'm', '--table', `0 ${SIZE / 512} mirror core 2 1024 nosync 2 /dev/loop0 0 /dev/mapper/leg1 0`]);
   const uri = (await ok(t, sb, 'dmsetup-ts', ['nbd', 'm'])).trim();
@@ -193,7 +204,7 @@ t.test('fio (nbd engine) with verify on a mirror while a leg fails', { skip: nee
     { reject: false, all: true, env: { PATH } });
   let done = false;
   void fio.then(() => { done = true; });
-  await new Promise((r) => setTimeout(r, 500));
+  t.ok(await written(legs[1]!), 'fio\'s writes have reached the second leg');
   t.notOk(done, 'fio is still writing when the leg fails');
   await ok(t, sb, 'dmsetup', ['suspend', 'leg1']);
   await ok(t, sb, 'dmsetup', ['load', 'leg1', '--table', `0 ${SIZE / 512} error`]);
