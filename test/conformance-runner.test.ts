@@ -166,3 +166,14 @@ t.test('command-line options', async (t) => {
   await t.rejects(run({ paths: [] }), { name: 'UsageError' });
   await t.rejects(run({ paths: [path.join(root, 'no-such-scenario.sh')] }), { message: /no such scenario/ });
 });
+
+t.test('--real on a machine that cannot run it: the plan, then Bail out! with the reason', async (t) => {
+  const { execa } = await import('execa');
+  const empty = t.testdir({});
+  // No dmsetup, losetup or dmesg on PATH (and, unless root, no root): it stops before touching anything.
+  const r = await execa(process.execPath, [path.join(root, 'dist/dmsetup-ts/main.js'), 'conformance', '--real', path.join(root, 'fixtures/conformance/scenarios/201-cli-devices-and-errors.sh')],
+    { env: { PATH: empty }, extendEnv: false, reject: false });
+  t.equal(r.exitCode, 1);
+  t.match(r.stdout, /^TAP version 14\n1\.\.1\nBail out! --real needs (root|the machine's dmsetup on PATH)/);
+  t.equal(r.stderr, '');
+});

@@ -166,13 +166,17 @@ export async function runConformance(
 ): Promise<{ exitCode: number; results: ScenarioResult[] }> {
   const scenarios = planScenarios(opts);
   const pending = pendingScenarios(scenarios, opts);
-  if (opts.real) {
-    const problem = realMachineProblem();
-    if (problem !== undefined) throw new UsageError(problem);
-  }
   const jobs = opts.real ? 1 : Math.max(1, opts.jobs ?? os.availableParallelism());
   const tap = new TapWriter(write);
   tap.plan(scenarios.length);
+  if (opts.real) {
+    // A machine that cannot run them: the plan, then TAP's Bail out! with the reason (one line).
+    const problem = realMachineProblem();
+    if (problem !== undefined) {
+      write(`Bail out! ${problem.replace(/\s*\n\s*/g, ' / ')}\n`);
+      return { exitCode: 1, results: [] };
+    }
+  }
   const results: (ScenarioResult | undefined)[] = new Array(scenarios.length);
   let next = 0;
   let reported = 0;
