@@ -5,6 +5,7 @@ import type { Libdm, TaskDevice } from './libdm.js';
 import type { Output } from './output.js';
 import { has, type Switches } from './switches.js';
 import type { Report } from './report.js';
+import type { DmOptions } from './options.js';
 
 export interface CommandDef {
   name: string;
@@ -22,6 +23,8 @@ export interface Ctx {
   dm: Libdm;
   out: Output;
   cmd: CommandDef;
+  /** -o as _process_options read it (device name type, tree switches). */
+  options: DmOptions;
   /** Several devices may be shown: prefix lines with `NAME: `. */
   multipleDevices: boolean;
   /** All of standard input (read once). */

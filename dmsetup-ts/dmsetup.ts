@@ -6,6 +6,7 @@ import { COMMANDS, findCommand, usage } from './commands/index.js';
 import { Libdm, NoKernel } from './libdm.js';
 import { stdio, type Output } from './output.js';
 import type { CommandDef, Ctx } from './command.js';
+import { processOptions, type DmOptions } from './options.js';
 
 let stdinText: Promise<string> | null = null;
 function readStdin(): Promise<string> {
@@ -54,6 +55,14 @@ export async function dmsetupMain(prog: string, argv: string[], out: Output = st
 
 async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: string[], out: Output, helpOrVersion: boolean): Promise<number> {
   if (cmd.name === 'splitname') sw.count.columns = 1;
+  let options: DmOptions | null = { devNameType: 'devno', tree: null };
+  if (!helpOrVersion) {
+    options = processOptions(sw, out);
+    if (!options) {
+      out.err("Couldn't process command line.");
+      return 1;
+    }
+  }
   let selectionCommand: CommandDef | undefined;
   if (has(sw, 'select') && cmd.repeatable === 2) {
     // Run "info -c" first and the real command for each device it selects.
@@ -64,7 +73,7 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
 
   const dm = new Libdm(out, cmd.name === 'mangle' ? 'none' : sw.manglename);
   const ctx: Ctx = {
-    prog, sw, dm, out, cmd,
+    prog, sw, dm, out, cmd, options,
     multipleDevices: cmd.repeatable !== 0 && args.length !== 1 && (args.length > 0 || (!has(sw, 'uuid') && !has(sw, 'major'))),
     stdin: readStdin,
     selectionCommand,

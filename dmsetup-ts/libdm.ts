@@ -15,6 +15,20 @@ export const LIBRARY_VERSION = '1.02.185 (2022-05-18)';
  */
 export interface TaskDevice { name?: string; uuid?: string; major?: number; minor?: number }
 
+/**
+ * What a DM_TABLE_LOAD carries besides the targets: _add_target doubles every
+ * backslash in the parameters (the kernel's dm_split_args undoes it, so a
+ * backslash in a table is a plain character); and the DMSETUP_TS_ATTACH_FILES=1
+ * extension of this command's own environment sends its working directory, so
+ * that a regular file named in the table is attached to a loop device.
+ */
+function tableLoadArgs(args: Record<string, unknown>): Record<string, unknown> {
+  const targets = (args.targets as TargetSpec[]).map((t) => ({ ...t, params: t.params.replace(/\\/g, '\\\\') }));
+  const out: Record<string, unknown> = { ...args, targets };
+  if (process.env.DMSETUP_TS_ATTACH_FILES === '1') out.attachCwd = process.cwd();
+  return out;
+}
+
 /** libdm's fatal condition for us: no kernel to talk to. */
 export class NoKernel extends Error {}
 
@@ -36,6 +50,7 @@ export class Libdm {
   async task<T>(ioctl: string, op: string, dev: TaskDevice | null, args: Record<string, unknown> = {}, quietErrno?: string): Promise<T | null> {
     const c = await this.client();
     const ref = dev && op !== 'devCreate' ? this.ref(dev) : undefined;
+    if (op === 'tableLoad') args = tableLoadArgs(args);
     try {
       return (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
     } catch (e) {

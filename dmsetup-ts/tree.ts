@@ -4,53 +4,10 @@
 
 import type { DmInfo } from '../kernel/dm-ioctl.js';
 import type { Ctx } from './command.js';
-import { has } from './switches.js';
+import { TREE_VT100 } from './options.js';
 
 /** A dm_tree node: uses = its dependencies, usedBy = devices using it. */
 interface TreeNode { major: number; minor: number; name: string; info?: DmInfo; uses: TreeNode[]; usedBy: TreeNode[] }
-
-interface Symbols { empty2: string; branch2: string; vert2: string; last2: string; single3: string; first3: string }
-const ASCII: Symbols = { empty2: '  ', branch2: '|-', vert2: '| ', last2: '`-', single3: '---', first3: '-+-' };
-const UTF: Symbols = { empty2: '  ', branch2: '\u251c\u2500', vert2: '\u2502 ', last2: '\u2514\u2500', single3: '\u2500\u2500\u2500', first3: '\u2500\u252c\u2500' };
-const VT_BEG = '\x1b(0\x0f', VT_END = '\x1b(B';
-const VT100: Symbols = { empty2: '  ', branch2: `${VT_BEG}tq${VT_END}`, vert2: `${VT_BEG}x${VT_END} `, last2: `${VT_BEG}mq${VT_END}`, single3: `${VT_BEG}qqq${VT_END}`, first3: `${VT_BEG}qwq${VT_END}` };
-
-interface TreeSwitches { device: boolean; blkdevname: boolean; active: boolean; rw: boolean; open: boolean; uuid: boolean; compact: boolean; truncate: boolean; bottomUp: boolean; sym: Symbols }
-
-/** _process_tree_options: each word may be a prefix of an option name. */
-function treeOptions(ctx: Ctx): TreeSwitches | null {
-  const locale = process.env.LC_ALL || process.env.LC_CTYPE || process.env.LANG || '';
-  const sw: TreeSwitches = { device: true, blkdevname: false, active: false, rw: false, open: false, uuid: false, compact: false, truncate: true, bottomUp: false, sym: /utf-?8/i.test(locale) ? UTF : ASCII };
-  const options = has(ctx.sw, 'options') ? ctx.sw.value.options ?? '' : '';
-  let rest = options;
-  while (rest) {
-    const comma = rest.indexOf(',');
-    const word = comma < 0 ? rest : rest.slice(0, comma);
-    const is = (name: string) => name.startsWith(word);
-    if (is('device')) sw.device = true;
-    else if (is('blkdevname')) sw.blkdevname = true;
-    else if (is('nodevice')) sw.device = false;
-    else if (is('status') || is('table')) { /* accepted; dmsetup displays nothing for them */ }
-    else if (is('active')) sw.active = true;
-    else if (is('open')) sw.open = true;
-    else if (is('uuid')) sw.uuid = true;
-    else if (is('rw')) sw.rw = true;
-    else if (is('utf')) sw.sym = UTF;
-    else if (is('vt100')) sw.sym = VT100;
-    else if (is('ascii')) sw.sym = ASCII;
-    else if (is('inverted')) sw.bottomUp = true;
-    else if (is('compact')) sw.compact = true;
-    else if (is('notrunc')) sw.truncate = false;
-    else {
-      ctx.out.err(`Tree options not recognised: ${rest}.`);
-      ctx.out.err("Couldn't process command line.");
-      return null;
-    }
-    if (comma < 0) break;
-    rest = rest.slice(comma + 1);
-  }
-  return sw;
-}
 
 /** Build the tree as libdm's dm_tree_add_dev does, device by device in list order. */
 async function buildTree(ctx: Ctx): Promise<TreeNode | null> {
@@ -105,11 +62,10 @@ async function buildTree(ctx: Ctx): Promise<TreeNode | null> {
 }
 
 export async function displayTree(ctx: Ctx): Promise<boolean> {
-  const sw = treeOptions(ctx);
-  if (!sw) return false;
+  const sw = ctx.options.tree!;
   const root = await buildTree(ctx);
   if (!root) return false;
-  const termwidth = sw.sym !== VT100 && process.stdout.isTTY && process.stdout.columns > 3 ? process.stdout.columns - 3 : 80;
+  const termwidth = sw.sym !== TREE_VT100 && process.stdout.isTTY && process.stdout.columns > 3 ? process.stdout.columns - 3 : 80;
   const printAttribute = sw.active || sw.rw || sw.open || sw.uuid;
   const compact = sw.compact && !printAttribute;
   const width: number[] = [];

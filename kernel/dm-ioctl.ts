@@ -6,6 +6,8 @@ import { MappedDevice } from './dm.js';
 import { DM_MAJOR } from './block.js';
 import { KernelError } from './errno.js';
 import type { Kernel } from './kernel.js';
+import type { CoreMessageResult } from './dm-stats.js';
+import { splitArgs } from '../tables/split.js';
 
 export const DM_DRIVER_VERSION = [4, 47, 0] as const;
 const DM_NAME_LEN = 128;
@@ -256,9 +258,9 @@ export class DmIoctl {
   }
 
   /** DM_TABLE_LOAD: build and validate a table into the inactive slot. */
-  tableLoad(ref: DevRef, specs: TargetSpec[], readOnly = false): DmInfo {
+  tableLoad(ref: DevRef, specs: TargetSpec[], readOnly = false, attachCwd?: string): DmInfo {
     const md = this.find(ref);
-    const table = new DmTable(md, this.kernel, readOnly);
+    const table = new DmTable(md, this.kernel, readOnly, attachCwd);
     try {
       if (specs.length === 0) {
         this.log.err('populate_table: no targets specified');
@@ -341,31 +343,49 @@ export class DmIoctl {
   /** DM_TARGET_MSG. */
   targetMessage(ref: DevRef, sector: bigint | number, message: string): { info: DmInfo; data?: string } {
     const md = this.find(ref);
-    const argv = message.trim() ? message.trim().split(/\s+/) : [];
+    const argv = splitArgs(message);
     if (argv.length === 0) {
-      this.log.warn('Empty message received.');
+      this.log.err('Empty message received.');
       throw new KernelError('EINVAL');
     }
-    if (argv[0]!.startsWith('@')) {
-      if (argv[0] === '@cancel_deferred_remove') {
-        md.deferredRemove = false;
-        return { info: this.info(md) };
-      }
-      this.log.err(`Unsupported message sent to DM core: ${argv[0]}`);
-      throw new KernelError('EINVAL');
-    }
+    const core = this.messageForMd(md, argv);
+    if (core.handled) return { info: this.info(md), data: core.result };
     const table = md.live;
-    if (!table) throw new KernelError('EINVAL');
+    if (!table) {
+      this.log.err('The device has no table.');
+      throw new KernelError('EINVAL');
+    }
     const t = table.findTargetExact(toU64(sector));
     if (!t) {
-      this.log.warn('Target message sector outside device.');
+      this.log.err('Target message sector outside device.');
       throw new KernelError('EINVAL');
     }
     if (!t.target.message) {
-      this.log.warn('Target type does not support messages');
+      this.log.err('Target type does not support messages');
       throw new KernelError('EINVAL');
     }
     const data = t.target.message(argv);
     return { info: this.info(md), data: data ?? undefined };
+  }
+
+  /**
+   * message_for_md: messages starting with '@' are the DM core's own
+   * (@cancel_deferred_remove, dm-stats' @stats_*), matched without regard to case.
+   */
+  private messageForMd(md: MappedDevice, argv: string[]): CoreMessageResult {
+    const cmd = argv[0]!;
+    if (!cmd.startsWith('@')) return { handled: false };
+    if (cmd.toLowerCase() === '@cancel_deferred_remove') {
+      if (argv.length !== 1) {
+        this.log.err('Invalid arguments for @cancel_deferred_remove');
+        throw new KernelError('EINVAL');
+      }
+      md.deferredRemove = false;
+      return { handled: true };
+    }
+    const r = md.stats.message(argv, md.live?.size() ?? 0n);
+    if (r.handled) return r;
+    this.log.err(`Unsupported message sent to DM core: ${cmd}`);
+    throw new KernelError('EINVAL');
   }
 }

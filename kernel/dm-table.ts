@@ -8,6 +8,10 @@ import { splitArgs } from '../tables/split.js';
 import type { MappedDevice } from './dm.js';
 import type { Kernel } from './kernel.js';
 
+const U64 = (1n << 64n) - 1n;
+/** LLONG_MAX >> SECTOR_SHIFT: the largest end of a table. */
+const LLONG_MAX_SECTORS = ((1n << 63n) - 1n) >> 9n;
+
 export interface TableTarget {
   readonly type: TargetType;
   /** sector_t, exact. */
@@ -30,7 +34,11 @@ export class DmTable {
   eventFn: (() => void) | null = null;
   private destroyed = false;
 
-  constructor(readonly md: MappedDevice, readonly kernel: Kernel, readonly readOnly: boolean) {}
+  /**
+   * @param attachCwd the loading command's directory when it enabled the
+   *   DMSETUP_TS_ATTACH_FILES extension (files in the table attached to loop devices).
+   */
+  constructor(readonly md: MappedDevice, readonly kernel: Kernel, readonly readOnly: boolean, readonly attachCwd?: string) {}
 
   get log() { return this.kernel.klog.prefixed('table'); }
 
@@ -51,6 +59,12 @@ export class DmTable {
     const mdName = this.md.kernelName;
     if (!len) {
       this.log.err(`${mdName}: zero-length target`);
+      throw new KernelError('EINVAL');
+    }
+    // start + len wraps, or the device would be past LLONG_MAX bytes.
+    const end = BigInt(start) + BigInt(len);
+    if (end > U64 || end > LLONG_MAX_SECTORS) {
+      this.log.err(`${mdName}: too large device`);
       throw new KernelError('EINVAL');
     }
     const type = this.kernel.targetTypes.get(typeName);
@@ -131,8 +145,7 @@ export class DmTable {
   event(): void { this.eventFn?.(); }
 
   getDevice(path: string): DmDev {
-    const bdev = this.kernel.lookupDevice(path);
-    if (bdev === this.md) throw new KernelError('EINVAL');
+    const bdev = this.kernel.lookupDevice(path, this.attachCwd);
     let dd = this.devices.find((d) => d.bdev === bdev);
     if (!dd) {
       this.md.getTableDevice(bdev);

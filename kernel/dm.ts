@@ -8,6 +8,7 @@ import { DmEndio, DmMapio } from './dm-target.js';
 import type { Errno } from './errno.js';
 import type { DmTable, TableTarget } from './dm-table.js';
 import type { Kernel } from './kernel.js';
+import { DmStats } from './dm-stats.js';
 
 /** One bio from above, tracked until every piece sent to the targets completes (struct dm_io). */
 interface DmIo { orig: Bio; pending: number; status: BlkStatus }
@@ -34,6 +35,8 @@ export class MappedDevice implements BlockDevice {
   limits: QueueLimits = stackingLimits();
   /** bdi->ra_pages, what BLKRAGET reports (in pages). */
   raPages = readaheadPages(this.limits);
+  /** md->stats: the @stats_* regions and their counters. */
+  readonly stats: DmStats;
 
   private blockIo = false;
   private noflushSuspending = false;
@@ -48,6 +51,7 @@ export class MappedDevice implements BlockDevice {
   constructor(readonly kernel: Kernel, public name: string, readonly minor: number) {
     this.diskName = `dm-${minor}`;
     this.kernelName = `${DM_MAJOR}:${minor}`;
+    this.stats = new DmStats(kernel.clock, (prefix) => kernel.klog.prefixed(prefix));
   }
 
   sizeSectors(): number { return this.live?.sizeSectors() ?? 0; }
@@ -124,29 +128,38 @@ export class MappedDevice implements BlockDevice {
       const maxIo = t.ti.maxIoLen;
       if (maxIo) len = Math.min(len, maxIo - ((sector - t.beginSector) % maxIo));
       const clone = new Bio(bio.op, this, sector, bio.data.subarray(offset, offset + len * 512), null, bio.flags);
-      this.mapClone(io, t, clone, 0);
+      // Each piece is an io of its own, accounted from its start to its end (dm_io_acct).
+      let acctDone: (() => void) | undefined;
+      if (this.stats.used()) {
+        const aux = this.stats.newAux();
+        const rw = bio.isWrite() ? 1 : 0;
+        const s0 = sector, n = len;
+        this.stats.accountIo(rw, s0, n, false, aux);
+        acctDone = () => this.stats.accountIo(rw, s0, n, true, aux);
+      }
+      this.mapClone(io, t, clone, 0, acctDone);
       sector += len;
       offset += len * 512;
       remaining -= len;
     }
   }
 
-  private mapClone(io: DmIo, t: TableTarget, clone: Bio, flushIndex: number): void {
+  private mapClone(io: DmIo, t: TableTarget, clone: Bio, flushIndex: number, acctDone?: () => void): void {
     io.pending++;
     clone.targetBioNr = flushIndex;
-    clone.endIo = (c) => this.cloneEndio(io, t, c);
+    clone.endIo = (c) => this.cloneEndio(io, t, c, acctDone);
     const r = t.target.map(clone);
     switch (r) {
       case DmMapio.REMAPPED: submitBio(clone); break;
       case DmMapio.SUBMITTED: break;
       // __map_bio: a killed or requeued clone is freed and the dm_io completed
       // with the error; the target's end_io never sees it.
-      case DmMapio.KILL: this.ioDone(io, 'EIO'); break;
-      case DmMapio.REQUEUE: this.ioDone(io, 'DM_REQUEUE'); break;
+      case DmMapio.KILL: acctDone?.(); this.ioDone(io, 'EIO'); break;
+      case DmMapio.REQUEUE: acctDone?.(); this.ioDone(io, 'DM_REQUEUE'); break;
     }
   }
 
-  private cloneEndio(io: DmIo, t: TableTarget, clone: Bio): void {
+  private cloneEndio(io: DmIo, t: TableTarget, clone: Bio, acctDone?: () => void): void {
     let status = clone.status;
     if (t.target.endIo) {
       const r = t.target.endIo(clone, status);
@@ -154,6 +167,7 @@ export class MappedDevice implements BlockDevice {
       if (r === DmEndio.REQUEUE) status = 'DM_REQUEUE';
       else status = clone.status;
     }
+    acctDone?.();
     this.ioDone(io, status);
   }
 

@@ -3,7 +3,7 @@
 export const ERRNO = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, EBADF: 9,
   EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15, EBUSY: 16, EEXIST: 17,
-  ENODEV: 19, ENOTDIR: 20, EINVAL: 22, ENOTTY: 25, ENOSPC: 28, EROFS: 30, ERANGE: 34,
+  ENODEV: 19, ENOTDIR: 20, EINVAL: 22, ENFILE: 23, ENOTTY: 25, ENOSPC: 28, EROFS: 30, ERANGE: 34,
   ENOSYS: 38, EOVERFLOW: 75, EILSEQ: 84, EOPNOTSUPP: 95, ETIMEDOUT: 110, ECONNREFUSED: 111,
 } as const;
 
@@ -16,7 +16,7 @@ const STRERROR: Record<Errno, string> = {
   EAGAIN: 'Resource temporarily unavailable', ENOMEM: 'Cannot allocate memory',
   EACCES: 'Permission denied', EFAULT: 'Bad address', ENOTBLK: 'Block device required',
   EBUSY: 'Device or resource busy', EEXIST: 'File exists', ENODEV: 'No such device',
-  ENOTDIR: 'Not a directory', EINVAL: 'Invalid argument', ENOTTY: 'Inappropriate ioctl for device',
+  ENOTDIR: 'Not a directory', EINVAL: 'Invalid argument', ENFILE: 'Too many open files in system', ENOTTY: 'Inappropriate ioctl for device',
   ENOSPC: 'No space left on device', EROFS: 'Read-only file system',
   ERANGE: 'Numerical result out of range', ENOSYS: 'Function not implemented',
   EOVERFLOW: 'Value too large for defined data type',

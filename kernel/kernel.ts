@@ -2,6 +2,7 @@
 // daemon serves and the in-process library API use. Owns no CLI text.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { RealClock, VirtualClock, type Clock } from './clock.js';
 import { KernelLog } from './klog.js';
 import { LoopDevice, MAX_LOOP } from './loop.js';
@@ -10,6 +11,7 @@ import { DmIoctl } from './dm-ioctl.js';
 import { KernelError } from './errno.js';
 import { Registry } from './registry.js';
 import { DevFs } from './devfs.js';
+import { DevLookup, scanMajorMinor } from './dev-lookup.js';
 import type { TargetType } from './dm-target.js';
 
 export interface KernelOptions {
@@ -40,6 +42,8 @@ export class Kernel {
   readonly dmIoctl: DmIoctl;
   /** /dev/mapper nodes (see devfs.ts). */
   readonly devfs = new DevFs();
+  /** dm_get_device's name resolution. */
+  readonly devLookup = new DevLookup(this);
   private readonly loops = new Map<number, LoopDevice>();
   /** The patches this kernel was built with (name -> applied); fixed at boot. */
   readonly patches: ReadonlyMap<string, boolean>;
@@ -95,38 +99,36 @@ export class Kernel {
   /** A block device by number (blkdev_get_by_dev). */
   deviceByNumber(major: number, minor: number): BlockDevice {
     // loop was loaded with max_loop=16: minors past those do not appear on open (ENXIO, as the oracle shows).
-    const dev = major === LOOP_MAJOR ? this.loops.get(minor) : major === DM_MAJOR ? this.dmIoctl.deviceByMinor(minor) : undefined;
+    // A dm device has no block device until its first table made the gendisk.
+    const md = major === DM_MAJOR ? this.dmIoctl.deviceByMinor(minor) : undefined;
+    const dev = major === LOOP_MAJOR ? this.loops.get(minor) : md?.hasDisk ? md : undefined;
     if (!dev) throw new KernelError('ENXIO');
     return dev;
   }
 
   /**
-   * A block device by path, as dm_get_device resolves table arguments:
-   * `major:minor`, /dev/loopN, /dev/dm-N, /dev/mapper/NAME. As an extension, a
-   * regular file is attached to the next free loop device (detached again
-   * when the last table using it goes).
+   * A block device for a table argument, as dm_get_device finds it (see
+   * dev-lookup.ts). 6.1 has no check that a table does not name its own
+   * device (the oracle loads one). With
+   * attachCwd (the DMSETUP_TS_ATTACH_FILES extension, off by default) a path
+   * naming a regular file, relative to the loading command's directory, is
+   * attached to the next free loop device (detached again when the last
+   * table using it goes).
    */
-  lookupDevice(path: string): BlockDevice {
-    const mm = /^([0-9]+):([0-9]+)$/.exec(path);
-    if (mm) {
-      const major = Number(mm[1]), minor = Number(mm[2]);
-      if (major >= 1 << 12 || minor >= 1 << 20) throw new KernelError('EOVERFLOW');
-      return this.deviceByNumber(major, minor);
-    }
-    const dev = this.lookupDevPath(path);
-    if (dev) return dev;
-    if (path.startsWith('/dev/')) throw new KernelError('ENODEV');
-    try {
-      if (fs.statSync(path).isFile()) {
+  lookupDevice(p: string, attachCwd?: string): BlockDevice {
+    if (attachCwd !== undefined && !this.devLookup.lookupBdev(p) && !scanMajorMinor(p)) {
+      const file = path.resolve(attachCwd, p);
+      let isFile = false;
+      try { isFile = fs.statSync(file).isFile(); } catch { /* not a file */ }
+      if (isFile) {
         const l = this.freeLoop();
-        l.attach(path);
+        l.attach(file);
         l.autoclear = true;
         return l;
       }
-    } catch {
-      // not a file either
     }
-    throw new KernelError('ENODEV');
+    const dev = this.devLookup.devT(p);
+    return this.deviceByNumber(dev.major, dev.minor);
   }
 
   /** A /dev path of a block device this kernel has, or undefined. */

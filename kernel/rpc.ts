@@ -42,7 +42,7 @@ export const OPS: Record<string, Op> = {
   devResume: async (k, a) => r(await k.dmIoctl.devResume(ref(a), Boolean(a.noflush))),
   devStatus: (k, a) => r(k.dmIoctl.devStatus(ref(a), Boolean(a.inactive))),
   devWait: async (k, a) => r(await k.dmIoctl.devWait(ref(a), Number(a.eventNr ?? 0))),
-  tableLoad: (k, a) => r(k.dmIoctl.tableLoad(ref(a), a.targets as TargetSpec[], Boolean(a.readOnly))),
+  tableLoad: (k, a) => r(k.dmIoctl.tableLoad(ref(a), a.targets as TargetSpec[], Boolean(a.readOnly), typeof a.attachCwd === 'string' ? a.attachCwd : undefined)),
   tableClear: (k, a) => r(k.dmIoctl.tableClear(ref(a))),
   tableDeps: (k, a) => r(k.dmIoctl.tableDeps(ref(a), Boolean(a.inactive))),
   tableStatus: async (k, a) => r(await k.dmIoctl.tableStatusAsync(ref(a), a.type === 'table' || a.type === 'ima' ? a.type : 'info', Boolean(a.inactive))),

@@ -7,6 +7,11 @@ import { KernelError } from '../kernel/errno.js';
 import { kstrtouint, sscanfU64 } from '../tables/args.js';
 import { scheduleWork, WorkStruct } from '../kernel/workqueue.js';
 
+/** sizeof(struct stripe_c) without its stripes, sizeof(struct stripe), and kmalloc's limit (order MAX_ORDER - 1 pages). */
+const STRIPE_C_BYTES = 64;
+const STRIPE_BYTES = 24;
+const KMALLOC_MAX_SIZE = 4 * 1024 * 1024;
+
 /** Errors on a stripe's device after which no more events are raised. */
 const DM_IO_ERROR_THRESHOLD = 15;
 
@@ -89,7 +94,10 @@ export const stripedTarget: TargetType = {
     if (ti.len % BigInt(stripes)) throw new CtrError('Target length not divisible by number of stripes');
     const width = ti.len / BigInt(stripes);
     if (width % BigInt(chunkSize)) throw new CtrError('Target length not divisible by chunk size');
-    if (argv.length !== 2 + 2 * stripes) throw new CtrError('Not enough destinations specified');
+    // argc != 2 + 2 * stripes in unsigned int arithmetic: 2^31 stripes make it 2.
+    if (argv.length !== ((2 + 2 * stripes) >>> 0)) throw new CtrError('Not enough destinations specified');
+    // kmalloc(struct_size(sc, stripe, stripes)) fails past KMALLOC_MAX_SIZE.
+    if (STRIPE_C_BYTES + stripes * STRIPE_BYTES > KMALLOC_MAX_SIZE) throw new CtrError('Memory allocation for striped context failed', 'ENOMEM');
     ti.maxIoLen = chunkSize;
     ti.numFlushBios = stripes;
     const devs: Stripe[] = [];

@@ -4,24 +4,7 @@ import type { DmInfo } from '../../kernel/dm-ioctl.js';
 import { processAll, taskDevice, wantsAll, type CommandFn, type Ctx } from '../command.js';
 import { has } from '../switches.js';
 import { displayInfo } from './info.js';
-
-export type DevNameType = 'devno' | 'devname' | 'blkdevname';
-
-/** -o for ls and deps: devno, devname or blkdevname (null after an error). */
-export function devNameType(ctx: Ctx): DevNameType | null {
-  const o = ctx.sw.value.options;
-  if (!has(ctx.sw, 'options') || o === undefined || has(ctx.sw, 'tree')) return 'devno';
-  let type: DevNameType = 'devno';
-  for (const word of o.split(',')) {
-    if (word === 'devno' || word === 'devname' || word === 'blkdevname') type = word;
-    else {
-      ctx.out.err(`Option not recognised: ${word}.`);
-      ctx.out.err("Couldn't process command line.");
-      return null;
-    }
-  }
-  return type;
-}
+import type { DevNameType } from '../options.js';
 
 /**
  * dm_device_get_name: the dm name (devname) or kernel name (blkdevname, loopN)
@@ -36,8 +19,7 @@ export async function deviceName(ctx: Ctx, type: DevNameType, major: number, min
 
 export const run: CommandFn = async (ctx, argv, names) => {
   if (wantsAll(ctx, argv, names)) return processAll(ctx, argv, run);
-  const type = devNameType(ctx);
-  if (type === null) return false;
+  const type = ctx.options.devNameType;
   const name = names ? ctx.dm.unmangle(names.name) : argv[0];
   const dev = await taskDevice(ctx, name);
   if (!dev) return false;

@@ -3,7 +3,7 @@
 import type { DeviceListEntry, DmInfo, TargetStatus } from '../../kernel/dm-ioctl.js';
 import { processAll, type CommandFn, type Ctx } from '../command.js';
 import { has } from '../switches.js';
-import { devNameType, deviceName } from './deps.js';
+import { deviceName } from './deps.js';
 
 /** `--target` / `--exec`: devices having a target of that type. */
 async function lsTargets(ctx: Ctx): Promise<boolean> {
@@ -30,8 +30,7 @@ export const run: CommandFn = async (ctx) => {
     const { displayTree } = await import('../tree.js');
     return displayTree(ctx);
   }
-  const type = devNameType(ctx);
-  if (type === null) return false;
+  const type = ctx.options.devNameType;
   if (type === 'devno') {
     // _display_name for every device, printed in one write.
     const list = await ctx.dm.listDevices();
