@@ -49,9 +49,10 @@ export async function taskDevice(ctx: Ctx, name: string | undefined, optional = 
       }
       return { name: ctx.dm.unmangle(dmName) };
     }
-    return { name };
+    // dm_task_set_name: length and mangling are checked before any ioctl.
+    return ctx.dm.setName(name) === null ? null : { name };
   }
-  if (has(ctx.sw, 'uuid')) return { uuid: ctx.sw.value.uuid };
+  if (has(ctx.sw, 'uuid')) return ctx.dm.setUuid(ctx.sw.value.uuid ?? '') === null ? null : { uuid: ctx.sw.value.uuid };
   if (has(ctx.sw, 'major') && has(ctx.sw, 'minor')) return { major: ctx.sw.major, minor: ctx.sw.minor };
   if (!optional) ctx.out.err('No device specified.');
   return null;

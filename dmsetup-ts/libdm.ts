@@ -9,6 +9,15 @@ import type { Output } from './output.js';
 
 export const LIBRARY_VERSION = '1.02.185 (2022-05-18)';
 
+/** DM_NAME_LEN and DM_UUID_LEN: the ioctl's buffers, the terminating NUL included. */
+const DM_NAME_LEN = 128;
+const DM_UUID_LEN = 129;
+
+/** _is_whitelisted_char: what udev accepts in a name unmangled. */
+function isWhitelisted(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || '#+-.:=@_'.includes(String.fromCharCode(c));
+}
+
 /**
  * How a task names its device: by number when major/minor are set (name and
  * uuid then only appear in messages), else by uuid, else by name.
@@ -49,10 +58,16 @@ export class Libdm {
   /** Run one ioctl. On failure log libdm's line (unless quiet for that errno) and return null. */
   async task<T>(ioctl: string, op: string, dev: TaskDevice | null, args: Record<string, unknown> = {}, quietErrno?: string): Promise<T | null> {
     const c = await this.client();
-    const ref = dev && op !== 'devCreate' ? this.ref(dev) : undefined;
+    let ref: Record<string, unknown> | undefined;
+    if (dev && op !== 'devCreate') {
+      const r = this.ref(dev);
+      if (!r) return null;
+      ref = r;
+    }
     if (op === 'tableLoad') args = tableLoadArgs(args);
     try {
-      return (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
+      const result = (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
+      return this.resultNamesOk(op, result) ? result : null;
     } catch (e) {
       if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
       if (!(e instanceof KernelError)) throw e;
@@ -83,26 +98,156 @@ export class Libdm {
     return `${name} ${uuid}${num}`;
   }
 
-  private ref(dev: TaskDevice): Record<string, unknown> {
+  /** The device as the ioctl names it; null after dm_task_set_name/uuid's error lines. */
+  private ref(dev: TaskDevice): Record<string, unknown> | null {
     if (dev.major !== undefined) return { major: dev.major, minor: dev.minor };
-    if (dev.name) return { name: this.mangle(dev.name) };
-    return { uuid: this.mangle(dev.uuid ?? '') };
+    if (dev.name) {
+      const name = this.setName(dev.name);
+      return name === null ? null : { name };
+    }
+    const uuid = this.setUuid(dev.uuid ?? '');
+    return uuid === null ? null : { uuid };
   }
 
-  // ---- names ----------------------------------------------------------------
+  /** _dm_ioctl_unmangle_names / _uuids: every name and uuid returned must unmangle. */
+  private resultNamesOk(op: string, result: unknown): boolean {
+    const check = (x: unknown, uuidToo: boolean): boolean => {
+      if (!x || typeof x !== 'object') return true;
+      const o = x as { name?: unknown; uuid?: unknown };
+      if (typeof o.name === 'string' && !this.checkUnmangle(o.name, 'name')) return false;
+      if (uuidToo && typeof o.uuid === 'string' && !this.checkUnmangle(o.uuid, 'UUID')) return false;
+      return true;
+    };
+    if (op === 'listDevices' && Array.isArray(result)) return result.every((e) => check(e, true));
+    const r = result as { info?: unknown } | null;
+    return check(r && typeof r === 'object' && 'info' in r ? r.info : r, op !== 'devRemove');
+  }
 
-  /** Kernel form of a name in the current mangling mode (auto and hex: \xNN for unsafe bytes). */
+  // ---- names (libdm-common.c) ---------------------------------------------
+
+  /**
+   * mangle_string: characters off udev's whitelist become \xNN; in auto mode
+   * an already mangled \xNN is kept, and a mix of both is an error. r is -1
+   * after logging why, 0 when nothing changed, 1 when mangled.
+   */
+  mangleString(str: string, strName: string, mode = this.mangling, bufLen = DM_NAME_LEN): { r: -1 | 0 | 1; out: string } {
+    const bytes = Buffer.from(str, 'utf8');
+    if (!bytes.length) return { r: 0, out: str };
+    if (mode === 'none') mode = 'auto';
+    let need = -1;
+    let out = '';
+    let j = 0;
+    const bad1 = () => { this.out.err(`The ${strName} "${str}" contains mixed mangled and unmangled characters or it's already mangled improperly.`); return { r: -1 as const, out: str }; };
+    const bad2 = () => { this.out.err(`Mangled form of the ${strName} too long for "${str}".`); return { r: -1 as const, out: str }; };
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i]!;
+      if (mode === 'auto' && c === 0x5c && bytes[i + 1] === 0x78) {
+        if (bytes.length - i < 4 || need === 1) return bad1();
+        if (bufLen - j < 4) return bad2();
+        out += bytes.subarray(i, i + 4).toString('latin1');
+        i += 3; j += 4;
+        need = 0;
+        continue;
+      }
+      if (isWhitelisted(c)) {
+        if (bufLen - j < 1) return bad2();
+        out += String.fromCharCode(c);
+        j++;
+      } else {
+        if (mode !== 'hex' && need === 0) return bad1();
+        if (bufLen - j < 4) return bad2();
+        out += `\\x${c.toString(16).padStart(2, '0')}`;
+        j += 4;
+        need = 1;
+      }
+    }
+    if (bufLen - j < 1) return bad2();
+    return { r: need === 1 ? 1 : 0, out: need === 1 ? out : str };
+  }
+
+  /** check_multiple_mangled_string_allowed. */
+  private multipleMangledAllowed(str: string, strName: string): boolean {
+    if (this.mangling === 'auto' && str.includes('\\x5cx')) {
+      this.out.err(`The ${strName} "${str}" seems to be mangled more than once. This is not allowed in auto mode.`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Kernel form of a name in the current mode, or null after libdm's error lines (_dm_task_set_name). */
+  setName(name: string): string | null {
+    if (Buffer.byteLength(name) >= DM_NAME_LEN) {
+      this.out.err(`Name "${name}" too long.`);
+      return null;
+    }
+    if (!this.multipleMangledAllowed(name, 'name')) return null;
+    if (this.mangling === 'none') return name;
+    const m = this.mangleString(name, 'name');
+    if (m.r < 0) {
+      this.out.err(`Failed to mangle device name "${name}".`);
+      return null;
+    }
+    return m.out;
+  }
+
+  /** dm_task_set_uuid: kernel form, or null after the error lines. */
+  setUuid(uuid: string): string | null {
+    if (!this.multipleMangledAllowed(uuid, 'UUID')) return null;
+    if (this.mangling === 'none') return uuid;
+    const m = this.mangleString(uuid, 'UUID', this.mangling, DM_UUID_LEN);
+    if (m.r < 0) {
+      this.out.err(`Failed to mangle device uuid "${uuid}".`);
+      return null;
+    }
+    return m.out;
+  }
+
+  /** dm_task_set_newname / dm_task_set_newuuid. */
+  setNewValue(value: string, uuid: boolean): string | null {
+    if (!uuid) {
+      if (value.includes('/')) { this.out.err(`Name "${value}" invalid. It contains "/".`); return null; }
+      if (Buffer.byteLength(value) >= DM_NAME_LEN) { this.out.err(`Name "${value}" too long`); return null; }
+      if (!value) { this.out.err('Non empty new name is required.'); return null; }
+    } else if (Buffer.byteLength(value) >= DM_UUID_LEN) {
+      this.out.err(`Uuid "${value}" too long`);
+      return null;
+    }
+    const what = uuid ? 'new UUID' : 'new name';
+    if (!this.multipleMangledAllowed(value, what)) return null;
+    if (this.mangling === 'none') return value;
+    const m = this.mangleString(value, what, this.mangling, uuid ? DM_UUID_LEN : DM_NAME_LEN);
+    if (m.r < 0) {
+      this.out.err(uuid ? `Failed to mangle new device UUID "${value}"` : `Failed to mangle new device name "${value}"`);
+      return null;
+    }
+    return m.out;
+  }
+
+  /** Kernel form of a name, quietly (the input itself when it cannot be mangled). */
   mangle(s: string): string {
     if (this.mangling === 'none') return s;
-    let out = '';
-    for (const ch of Buffer.from(s, 'utf8')) {
-      const c = String.fromCharCode(ch);
-      out += /[0-9A-Za-z#+\-.:=@_]/.test(c) ? c : `\\x${ch.toString(16).padStart(2, '0')}`;
-    }
-    return out;
+    const quiet = new Libdm({ print: () => undefined, err: () => undefined } as unknown as Output, this.mangling);
+    const m = quiet.mangleString(s, 'name');
+    return m.r < 0 ? s : m.out;
   }
 
-  /** Display form of a kernel name: \xNN decoded (auto mode). */
+  /**
+   * unmangle_string in strict mode, as libdm applies it to every name and
+   * uuid an ioctl returns (not in mode none): false after the error line.
+   */
+  checkUnmangle(str: string, strName: string): boolean {
+    if (this.mangling === 'none' || !str) return true;
+    if (!this.multipleMangledAllowed(str, strName)) return false;
+    for (const c of Buffer.from(str, 'utf8')) {
+      if (!isWhitelisted(c) && c !== 0x5c) {
+        this.out.err(`The ${strName} "${str}" should be mangled but it contains blacklisted characters.`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Display form of a kernel name: \xNN decoded (auto and hex modes). */
   unmangle(s: string): string {
     if (this.mangling === 'none' || !s.includes('\\x')) return s;
     return Buffer.from(s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
@@ -123,7 +268,7 @@ export class Libdm {
       return (await this.call<number>('readAhead', { name })).result;
     } catch (e) {
       if (!(e instanceof KernelError)) throw e;
-      this.out.err(`/dev/mapper/${name}: open failed: ${strerror(e.errno)}`);
+      this.out.err(`/dev/mapper/${this.unmangle(name)}: open failed: ${strerror(e.errno)}`);
       return null;
     }
   }
@@ -160,7 +305,11 @@ export class Libdm {
    */
   async createDevice(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, addNodeOnCreate: boolean): Promise<boolean> {
     const dev: TaskDevice = minor !== undefined ? { name, uuid, major: 254, minor } : { name, uuid };
-    const info = await this.task<DmInfo>('create', 'devCreate', dev, { name: this.mangle(name), uuid: uuid ? this.mangle(uuid) : '', minor });
+    const kernelName = this.setName(name);
+    if (kernelName === null) return false;
+    const kernelUuid = uuid ? this.setUuid(uuid) : '';
+    if (kernelUuid === null) return false;
+    const info = await this.task<DmInfo>('create', 'devCreate', dev, { name: kernelName, uuid: kernelUuid, minor });
     if (!info) return false;
     if (addNodeOnCreate) await this.addNode(info.name);
     if (!table || table.length === 0) return true;

@@ -8,6 +8,10 @@ import { FIELD_HELP } from './report-fields.js';
 import type { Ctx } from './command.js';
 import { has } from './switches.js';
 import { parseSelection, SelectionError, type Selection } from './selection.js';
+import { nrAreas, sizeToString, type StatsRegion } from './stats-handle.js';
+
+/** A `dmsetup stats` row: one area of a region, or the region as a whole. */
+export interface StatsRow { region: StatsRegion; area: number | null }
 
 /** What a row knows about one device. */
 export interface ReportObject {
@@ -19,59 +23,158 @@ export interface ReportObject {
   /** Dependencies; name is the dm name, or null for other block devices. */
   deps?: Array<{ major: number; minor: number; name: string | null; blkName: string }>;
   users?: Array<{ major: number; minor: number; name: string }>;
+  /** The read-ahead as read from the device (0 when it has no table). */
+  readAhead?: number;
+  /** For `dmsetup stats` rows: the region and area reported. */
+  stats?: StatsRow;
 }
+
+/**
+ * The report types of dmsetup's _report_types[], with their prefixes:
+ * `<prefix>all` names every field of the type, and a field may be named with
+ * or without its type's prefix.
+ */
+export type FieldType = 'task' | 'info' | 'deps' | 'tree' | 'name' | 'stats' | 'meta';
+const TYPE_PREFIX: Record<FieldType, string> = { task: 'name_', info: 'info_', deps: 'deps_', tree: 'tree_', name: 'splitname_', stats: 'stats_', meta: 'region_' };
 
 interface Field {
   id: string;
   heading: string;
   width: number;
   num: boolean;
+  type: FieldType;
   needs?: 'deps' | 'users';
   value(o: ReportObject): string | number;
+  /** What -O sorts by when it is not the value shown (sizes shown with units). */
+  sortValue?(o: ReportObject): number;
 }
 
-const f = (id: string, heading: string, width: number, num: boolean, value: Field['value'], needs?: Field['needs']): Field => ({ id, heading, width, num, value, needs });
+/** A field's report function failed (after logging why): the row is not reported. */
+export class FieldFailed extends Error {}
+
+let fieldType: FieldType = 'task';
+const f = (id: string, heading: string, width: number, num: boolean, value: Field['value'], needs?: Field['needs']): Field => ({ id, heading, width, num, type: fieldType, value, needs });
+const typed = (type: FieldType, fields: () => Field[]): Field[] => { fieldType = type; return fields(); };
 
 const attr = (i: DmInfo) => `${i.livePresent ? 'L' : '-'}${i.inactivePresent ? 'I' : '-'}${i.suspended ? 's' : '-'}${i.readOnly ? 'r' : 'w'}`;
 
-const FIELDS: Field[] = [
-  f('name', 'Name', 16, false, (o) => o.name),
-  f('mangled_name', 'MangledName', 16, false, (o) => o.mangledName),
-  f('unmangled_name', 'UnmangledName', 16, false, (o) => o.name),
-  f('uuid', 'UUID', 32, false, (o) => o.uuid),
-  f('mangled_uuid', 'MangledUUID', 32, false, (o) => o.mangledUuid),
-  f('unmangled_uuid', 'UnmangledUUID', 32, false, (o) => o.uuid),
-  f('read_ahead', 'RAhead', 6, true, () => 256),
-  f('blkdevname', 'BlkDevName', 16, false, (o) => `dm-${o.info.minor}`),
-  f('attr', 'Stat', 4, false, (o) => attr(o.info)),
-  f('tables_loaded', 'Tables', 6, false, (o) => (o.info.livePresent ? (o.info.inactivePresent ? 'Both' : 'Live') : o.info.inactivePresent ? 'Inactive' : 'None')),
-  f('suspended', 'Suspended', 9, false, (o) => (o.info.suspended ? 'Suspended' : 'Active')),
-  f('readonly', 'Read-only', 9, false, (o) => (o.info.readOnly ? 'Read-only' : 'Writeable')),
-  f('devno', 'DevNo', 5, false, (o) => `${o.info.major}:${o.info.minor}`),
-  f('major', 'Maj', 3, true, (o) => o.info.major),
-  f('minor', 'Min', 3, true, (o) => o.info.minor),
-  f('open', 'Open', 4, true, (o) => o.info.openCount),
-  f('segments', 'Targ', 4, true, (o) => o.info.targetCount),
-  f('events', 'Event', 6, true, (o) => o.info.eventNr),
-  f('device_count', '#Devs', 5, true, (o) => o.deps!.length, 'deps'),
-  f('devs_used', 'DevNamesUsed', 16, false, (o) => o.deps!.flatMap((d) => (d.name === null ? [] : [d.name])).join(','), 'deps'),
-  f('devnos_used', 'DevNosUsed', 16, false, (o) => o.deps!.map((d) => `${d.major}:${d.minor}`).join(','), 'deps'),
-  f('blkdevs_used', 'BlkDevNamesUsed', 16, false, (o) => o.deps!.map((d) => d.blkName).join(','), 'deps'),
-  f('device_ref_count', '#Refs', 5, true, (o) => o.users!.length, 'users'),
-  f('names_using_dev', 'RefNames', 8, false, (o) => o.users!.map((d) => d.name).join(','), 'users'),
-  f('devnos_using_dev', 'RefDevNos', 9, false, (o) => o.users!.map((d) => `${d.major}:${d.minor}`).join(','), 'users'),
-  f('subsystem', 'Subsys', 6, false, (o) => subsystem(o.uuid)),
-  f('vg_name', 'VG', 4, false, (o) => lvmName(o, 0)),
-  f('lv_name', 'LV', 4, false, (o) => lvmName(o, 1)),
-  f('lv_layer', 'LVLayer', 7, false, (o) => lvmName(o, 2)),
+/** A counter of the row (the area's, or the sum over the region's areas). */
+function counter(o: ReportObject, i: number): bigint {
+  const st = o.stats!;
+  const areas = st.region.areas ?? [];
+  if (st.area !== null) return areas[st.area]?.[i] ?? 0n;
+  return areas.reduce((sum, a) => sum + (a[i] ?? 0n), 0n);
+}
+
+/** A time counter in ns: the kernel counts ms unless the region is precise. */
+const nsCounter = (o: ReportObject, i: number) => (o.stats!.region.precise ? counter(o, i) : counter(o, i) * 1000000n);
+
+const areaStart = (o: ReportObject) => { const st = o.stats!; return st.area === null ? st.region.start : st.region.start + st.region.step * BigInt(st.area); };
+const areaLen = (o: ReportObject) => { const st = o.stats!; return st.area === null ? st.region.len : st.region.step; };
+const size = (id: string, heading: string, width: number, get: (o: ReportObject) => bigint): Field =>
+  ({ ...f(id, heading, width, true, (o) => sizeToString(get(o))), sortValue: (o) => Number(get(o)) });
+
+/** dmsetup's counter fields (the raw @stats_print values) and region fields. */
+const STATS_FIELDS: Field[] = [
+  ...typed('stats', () => [
+    f('read_count', '#Reads', 6, true, (o) => String(counter(o, 0))),
+    f('reads_merged_count', '#RdMrgs', 7, true, (o) => String(counter(o, 1))),
+    f('read_sector_count', '#RdSectors', 10, true, (o) => String(counter(o, 2))),
+    f('read_time', 'AccRdTime', 11, true, (o) => String(nsCounter(o, 3))),
+    f('write_count', '#Writes', 7, true, (o) => String(counter(o, 4))),
+    f('writes_merged_count', '#WrMrgs', 7, true, (o) => String(counter(o, 5))),
+    f('write_sector_count', '#WrSectors', 10, true, (o) => String(counter(o, 6))),
+    f('write_time', 'AccWrTime', 11, true, (o) => String(nsCounter(o, 7))),
+    f('in_progress_count', '#InProg', 7, true, (o) => String(counter(o, 8))),
+    f('io_ticks', 'IoTicks', 7, true, (o) => String(nsCounter(o, 9))),
+    f('queue_ticks', 'QueueTicks', 10, true, (o) => String(nsCounter(o, 10))),
+    f('read_ticks', 'RdTicks', 7, true, (o) => String(nsCounter(o, 11))),
+    f('write_ticks', 'WrTicks', 7, true, (o) => String(nsCounter(o, 12))),
+  ]),
+  ...typed('meta', () => [
+    f('region_id', 'RgID', 4, true, (o) => o.stats!.region.id),
+    size('region_start', 'RgStart', 7, (o) => o.stats!.region.start),
+    size('region_len', 'RgSize', 6, (o) => o.stats!.region.len),
+    f('area_id', 'ArID', 4, true, (o) => o.stats!.area ?? 0),
+    size('area_start', 'ArStart', 7, areaStart),
+    size('area_len', 'ArSize', 6, areaLen),
+    size('area_offset', 'ArOff', 5, (o) => areaStart(o) - o.stats!.region.start),
+    f('area_count', '#Areas', 6, true, (o) => nrAreas(o.stats!.region)),
+    f('group_id', 'GrpID', 5, true, () => '-'),
+    f('program_id', 'ProgID', 6, false, (o) => o.stats!.region.programId),
+    f('user_data', 'UserData', 8, false, (o) => o.stats!.region.userData),
+    f('precise', 'Precise', 7, false, (o) => (o.stats!.region.precise ? 1 : 0)),
+    f('hist_bins', '#Bins', 9, false, (o) => (o.stats!.region.histogram.length ? o.stats!.region.histogram.length + 1 : 0)),
+    f('stats_name', 'Name', 16, false, (o) => o.name),
+    f('obj_type', 'ObjType', 7, false, (o) => (o.stats!.area === null ? 'region' : 'area')),
+  ]),
 ];
 
-const GROUPS: Record<string, string[]> = {
-  name_all: ['name', 'mangled_name', 'unmangled_name', 'uuid', 'mangled_uuid', 'unmangled_uuid'],
-  info_all: ['read_ahead', 'blkdevname', 'attr', 'tables_loaded', 'suspended', 'readonly', 'devno', 'major', 'minor', 'open', 'segments', 'events'],
-  deps_all: ['device_count', 'devs_used', 'devnos_used', 'blkdevs_used', 'device_ref_count', 'names_using_dev', 'devnos_using_dev'],
-  splitname_all: ['subsystem', 'vg_name', 'lv_name', 'lv_layer'],
-};
+const FIELDS: Field[] = [
+  ...typed('task', () => [
+    f('name', 'Name', 16, false, (o) => o.name),
+    f('mangled_name', 'MangledName', 16, false, (o) => o.mangledName),
+    f('unmangled_name', 'UnmangledName', 16, false, (o) => o.name),
+    f('uuid', 'UUID', 32, false, (o) => o.uuid),
+    f('mangled_uuid', 'MangledUUID', 32, false, (o) => o.mangledUuid),
+    f('unmangled_uuid', 'UnmangledUUID', 32, false, (o) => o.uuid),
+    f('read_ahead', 'RAhead', 6, true, (o) => o.readAhead ?? 256),
+  ]),
+  ...typed('info', () => [
+    f('blkdevname', 'BlkDevName', 16, false, (o) => blkDevName(o)),
+    f('attr', 'Stat', 4, false, (o) => attr(o.info)),
+    f('tables_loaded', 'Tables', 6, false, (o) => (o.info.livePresent ? (o.info.inactivePresent ? 'Both' : 'Live') : o.info.inactivePresent ? 'Inactive' : 'None')),
+    f('suspended', 'Suspended', 9, false, (o) => (o.info.suspended ? 'Suspended' : 'Active')),
+    f('readonly', 'Read-only', 9, false, (o) => (o.info.readOnly ? 'Read-only' : 'Writeable')),
+    f('devno', 'DevNo', 5, false, (o) => `${o.info.major}:${o.info.minor}`),
+    f('major', 'Maj', 3, true, (o) => o.info.major),
+    f('minor', 'Min', 3, true, (o) => o.info.minor),
+    f('open', 'Open', 4, true, (o) => o.info.openCount),
+    f('segments', 'Targ', 4, true, (o) => o.info.targetCount),
+    f('events', 'Event', 6, true, (o) => o.info.eventNr),
+  ]),
+  ...typed('deps', () => [f('device_count', '#Devs', 5, true, (o) => o.deps!.length, 'deps')]),
+  ...typed('tree', () => [f('devs_used', 'DevNamesUsed', 16, false, (o) => o.deps!.flatMap((d) => (d.name === null ? [] : [d.name])).join(','), 'deps')]),
+  ...typed('deps', () => [
+    f('devnos_used', 'DevNosUsed', 16, false, (o) => o.deps!.map((d) => `${d.major}:${d.minor}`).join(','), 'deps'),
+    f('blkdevs_used', 'BlkDevNamesUsed', 16, false, (o) => o.deps!.map((d) => d.blkName).join(','), 'deps'),
+  ]),
+  ...typed('tree', () => [
+    f('device_ref_count', '#Refs', 5, true, (o) => o.users!.length, 'users'),
+    f('names_using_dev', 'RefNames', 8, false, (o) => o.users!.map((d) => d.name).join(','), 'users'),
+    f('devnos_using_dev', 'RefDevNos', 9, false, (o) => o.users!.map((d) => `${d.major}:${d.minor}`).join(','), 'users'),
+  ]),
+  ...typed('name', () => [
+    f('subsystem', 'Subsys', 6, false, (o) => subsystem(o.uuid)),
+    f('vg_name', 'VG', 4, false, (o) => lvmName(o, 0)),
+    f('lv_name', 'LV', 4, false, (o) => lvmName(o, 1)),
+    f('lv_layer', 'LVLayer', 7, false, (o) => lvmName(o, 2)),
+  ]),
+  ...STATS_FIELDS,
+];
+
+/** dm_blk_name: the kernel name from sysfs, which a device without a gendisk does not have. */
+function blkDevName(o: ReportObject): string {
+  if (!o.info.hasDisk) {
+    process.stderr.write(`Could not resolve block device name for ${o.info.major}:${o.info.minor}.\n`);
+    throw new FieldFailed('blkdevname');
+  }
+  return `dm-${o.info.minor}`;
+}
+
+/** dm_report_field_type ids without their underscores, compared without regard to case. */
+const canonical = (id: string) => id.replace(/_/g, '').toLowerCase();
+
+/** _get_field and _all_match: the fields a word of -o names, or null. */
+function fieldsNamed(word: string): Field[] | null {
+  const c = canonical(word);
+  if (!c) return null;
+  const one = FIELDS.find((x) => canonical(x.id) === c);
+  if (one) return [one];
+  const types = (Object.keys(TYPE_PREFIX) as FieldType[]).filter((t) => c === canonical(TYPE_PREFIX[t]) + 'all');
+  if (!types.length) return null;
+  return FIELDS.filter((x) => types.includes(x.type));
+}
 
 const DEFAULT_OPTIONS = 'name,major,minor,attr,open,segments,events,uuid';
 
@@ -94,38 +197,45 @@ function lvmName(o: ReportObject, part: number): string {
 
 export function fieldHelp(): string { return FIELD_HELP; }
 
+/** The implicit field `selected`: 1 if the row passes -S (rows that do not are then shown too). */
+const SELECTED: Field = { id: 'selected', heading: 'Selected', width: 8, num: true, type: 'task', value: () => 1 };
+
+interface Row { o: ReportObject; cells: string[]; sortValues: Array<string | number> }
+
 export class Report {
-  private rows: ReportObject[] = [];
+  private rows: Row[] = [];
   private selection: Selection | null = null;
   private constructor(private readonly ctx: Ctx, readonly fields: Field[], private readonly sortKeys: Array<{ field: Field; desc: boolean }>) {}
 
-  /** _report_init: resolve -o / -O; null after printing why not (with `help`, the list). */
-  static init(ctx: Ctx): Report | null {
+  /**
+   * _report_init: resolve -o / -O (fields named as _get_field and _all_match
+   * do: without underscores or case, `<type prefix>all` for a whole type);
+   * null after printing why not (with `help`, the list).
+   */
+  static init(ctx: Ctx, defaults = DEFAULT_OPTIONS): Report | null {
     const opt = has(ctx.sw, 'options') ? ctx.sw.value.options ?? '' : '';
-    let options = DEFAULT_OPTIONS;
-    if (opt) options = opt.startsWith('+') ? `${DEFAULT_OPTIONS},${opt.slice(1)}` : opt;
+    let options = defaults;
+    if (opt) options = opt.startsWith('+') ? `${defaults},${opt.slice(1)}` : opt;
     const fields: Field[] = [];
     for (const word of options.split(',')) {
+      if (!word) continue;
       if (word === 'help' || word === '?') {
         process.stderr.write(FIELD_HELP);
         return new Report(ctx, [], []);
       }
-      const ids = GROUPS[word] ?? [word];
-      for (const id of ids) {
-        const fld = FIELDS.find((x) => x.id === id);
-        if (!fld) {
-          process.stderr.write(FIELD_HELP);
-          ctx.out.err(`Unrecognised field: ${word}`);
-          return null;
-        }
-        fields.push(fld);
+      const named = canonical(word) === 'selected' ? [SELECTED] : fieldsNamed(word);
+      if (!named) {
+        process.stderr.write(FIELD_HELP);
+        ctx.out.err(`Unrecognised field: ${word}`);
+        return null;
       }
+      fields.push(...named);
     }
     const sortKeys: Array<{ field: Field; desc: boolean }> = [];
     for (const key of (has(ctx.sw, 'sort') ? ctx.sw.value.sort ?? '' : '').split(',').filter(Boolean)) {
       const desc = key.startsWith('-');
       const id = key.replace(/^[+-]/, '');
-      const fld = FIELDS.find((x) => x.id === id);
+      const fld = canonical(id) === 'selected' ? SELECTED : FIELDS.find((x) => canonical(x.id) === canonical(id));
       if (!fld) {
         process.stderr.write(FIELD_HELP);
         ctx.out.err(`dm_report: Unrecognised field: ${key}`);
@@ -140,7 +250,7 @@ export class Report {
       process.stderr.write(FIELD_HELP_TYPED + SELECTION_HELP);
     } else if (select && select.toLowerCase() !== 'all') {
       try {
-        report.selection = parseSelection(ctx.sw.value.select, (id) => id === 'selected' || FIELDS.some((x) => x.id === id));
+        report.selection = parseSelection(ctx.sw.value.select, (id) => canonical(id) === 'selected' || FIELDS.some((x) => canonical(x.id) === canonical(id)));
       } catch (e) {
         if (!(e instanceof SelectionError)) throw e;
         if (e.fieldList) process.stderr.write(FIELD_HELP_TYPED);
@@ -153,7 +263,7 @@ export class Report {
 
   /** Whether a device passes -S (always true without it). */
   selects(o: ReportObject): boolean {
-    return !this.selection || this.selection.matches((id) => FIELDS.find((x) => x.id === id)?.value(o));
+    return !this.selection || this.selection.matches((id) => (canonical(id) === 'selected' ? 1 : FIELDS.find((x) => canonical(x.id) === canonical(id))?.value(o)));
   }
 
   get selectionNeedsDeps(): boolean { return this.selection !== null; }
@@ -161,8 +271,35 @@ export class Report {
   get needsDeps(): boolean { return this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'deps') || this.sortKeys.some((k) => k.field.needs === 'deps'); }
   get needsUsers(): boolean { return this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'users') || this.sortKeys.some((k) => k.field.needs === 'users'); }
 
-  /** dm_report_object: a row, if it passes the selection. */
-  add(o: ReportObject): void { if (this.selects(o)) this.rows.push(o); }
+  get needsReadAhead(): boolean { return this.fields.some((x) => x.id === 'read_ahead') || this.sortKeys.some((k) => k.field.id === 'read_ahead'); }
+
+  /** The stats fields a report needs: 'meta' (a listed handle), 'counters' (a populated one) or none. */
+  get statsNeeds(): 'counters' | 'meta' | null {
+    const all = [...this.fields, ...this.sortKeys.map((k) => k.field)];
+    return all.some((x) => x.type === 'stats') ? 'counters' : all.some((x) => x.type === 'meta') ? 'meta' : null;
+  }
+
+  /**
+   * dm_report_object: each field's value, then the selection; a failing
+   * field logs _do_report_object's line and the object is not reported (false).
+   */
+  add(o: ReportObject): boolean {
+    const selected = this.selects(o);
+    const showAll = this.fields.includes(SELECTED);
+    const value = (fld: Field): string | number => (fld === SELECTED ? (selected ? 1 : 0) : fld.value(o));
+    let cells: string[], sortValues: Array<string | number>;
+    let current: Field | undefined;
+    try {
+      cells = this.fields.map((fld) => String(value((current = fld))));
+      sortValues = this.sortKeys.map((k) => { current = k.field; return k.field.sortValue?.(o) ?? value(k.field); });
+    } catch (e) {
+      if (!(e instanceof FieldFailed)) throw e;
+      this.ctx.out.err(`_do_report_object: report function failed for field ${current!.id}`);
+      return false;
+    }
+    if (selected || showAll) this.rows.push({ o, cells, sortValues });
+    return true;
+  }
 
   /** dm_report_output. */
   output(): void {
@@ -177,7 +314,7 @@ export class Report {
     if (has(sw, 'separator') && sw.value.separator !== undefined) { separator = sw.value.separator; aligned = false; }
     const quoted = !has(sw, 'unquoted');
     const rows = this.sorted();
-    const values = rows.map((o) => this.fields.map((fld) => String(fld.value(o))));
+    const values = rows.map((r) => r.cells);
     const widths = this.fields.map((fld, i) => Math.max(fld.width, ...values.map((v) => v[i]!.length)));
     let out = '';
     if (has(sw, 'rows')) {
@@ -203,11 +340,12 @@ export class Report {
     this.ctx.out.print(out);
   }
 
-  private sorted(): ReportObject[] {
+  private sorted(): Row[] {
     if (!this.sortKeys.length) return this.rows;
     return [...this.rows].sort((a, b) => {
-      for (const k of this.sortKeys) {
-        const va = k.field.value(a), vb = k.field.value(b);
+      for (let i = 0; i < this.sortKeys.length; i++) {
+        const k = this.sortKeys[i]!;
+        const va = a.sortValues[i]!, vb = b.sortValues[i]!;
         const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va) < String(vb) ? -1 : String(va) > String(vb) ? 1 : 0;
         if (c) return k.desc ? -c : c;
       }

@@ -84,8 +84,10 @@ export class DevLookup {
     const abs = path.posix.resolve('/', p);
     if (abs.startsWith('/dev/mapper/')) {
       const name = abs.slice('/dev/mapper/'.length);
-      const md = this.kernel.devfs.has(name) ? this.kernel.dmIoctl.deviceByName(name) : undefined;
-      return md ? { major: DM_MAJOR, minor: md.minor } : undefined;
+      // libdm makes the node when the device is resumed with its first table,
+      // i.e. once it has a gendisk (library users of the kernel make none).
+      const md = this.kernel.dmIoctl.deviceByName(name);
+      return md?.hasDisk ? { major: DM_MAJOR, minor: md.minor } : undefined;
     }
     if (abs.startsWith('/dev/') && !abs.slice(5).includes('/')) return this.diskByName(abs.slice(5));
     return undefined;

@@ -11,15 +11,8 @@ async function createOne(ctx: Ctx, name: string, file: string | undefined, uuid:
     ctx.out.err(`Name "${name}" invalid. It contains "/".`);
     return false;
   }
-  if (Buffer.byteLength(name) > 127) {
-    ctx.out.err(`Name "${name}" too long.`);
-    return false;
-  }
-  if (uuid !== undefined && Buffer.byteLength(ctx.dm.mangle(uuid)) > 128) {
-    ctx.out.err(`Mangled form of the UUID too long for "${uuid}".`);
-    ctx.out.err(`Failed to mangle device uuid "${uuid}".`);
-    return false;
-  }
+  // dm_task_set_name and dm_task_set_uuid check before anything is read or sent.
+  if (ctx.dm.setName(name) === null || (uuid !== undefined && ctx.dm.setUuid(uuid) === null)) return false;
   let targets = null;
   if (!has(ctx.sw, 'notable')) {
     if (table !== undefined) ctx.sw.value.table = table;

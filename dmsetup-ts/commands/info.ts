@@ -77,8 +77,8 @@ export async function displayInfo(ctx: Ctx, info: DmInfo): Promise<boolean> {
     const { run } = await ctx.selectionCommand.load();
     return run({ ...ctx, cmd: ctx.selectionCommand, multipleDevices: true, report: undefined }, [o.name]);
   }
-  ctx.report.add(o);
-  return true;
+  if (ctx.report.needsReadAhead) o.readAhead = (await ctx.dm.readAhead(info.name)) ?? 0;
+  return ctx.report.add(o);
 }
 
 export const run: CommandFn = async (ctx, argv, names) => {

@@ -11,7 +11,7 @@ export const run: CommandFn = async (ctx, argv, names) => {
   if (!info) return false; // no such device: only "Command failed."
   const wanted = new (await import('../libdm.js')).Libdm(ctx.out, 'auto').mangle(info.name);
   if (wanted === info.name) {
-    ctx.out.print(info.uuid ? `${info.name}: UUID: name and UUID already in correct form\n` : `${info.name}: [no UUID]: name already in correct form\n`);
+    ctx.out.print(info.uuid ? `${info.name}: ${info.uuid}: name and UUID already in correct form\n` : `${info.name}: [no UUID]: name already in correct form\n`);
     return true;
   }
   ctx.out.print(`${info.name}: renaming to ${wanted}\n`);

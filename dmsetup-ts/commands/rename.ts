@@ -10,19 +10,13 @@ export const run: CommandFn = async (ctx, argv) => {
   const setUuid = has(ctx.sw, 'setuuid');
   const dev = await taskDevice(ctx, name);
   if (!dev) return false;
-  if (!setUuid) {
-    if (!newValue) {
-      ctx.out.err('Non empty new name is required.');
-      return false;
-    }
-    if (newValue.includes('/')) {
-      ctx.out.err(`Name "${newValue}" invalid. It contains "/".`);
-      return false;
-    }
-  }
+  // _set_task_device's name first, then dm_task_set_newname / newuuid.
+  if (dev.name !== undefined && ctx.dm.setName(dev.name) === null) return false;
+  const kernelValue = ctx.dm.setNewValue(newValue, setUuid);
+  if (kernelValue === null) return false;
   // The kernel renames by name only: uuid and number addressing fail there.
   const before = dev.name ? await ctx.dm.info(dev) : null;
-  const info = await ctx.dm.task<DmInfo>('rename', 'devRename', dev, { newValue: ctx.dm.mangle(newValue), setUuid });
+  const info = await ctx.dm.task<DmInfo>('rename', 'devRename', dev, { newValue: kernelValue, setUuid });
   if (!info) return false;
   if (!setUuid && before) await ctx.dm.renameNode(before.name, info.name);
   return true;

@@ -1,0 +1,84 @@
+// libdm-stats as dmsetup uses it: a handle bound to one device, filled from
+// the kernel's @stats_list and @stats_print replies, and the report fields
+// over its regions and areas (dmsetup's STATS and STATS_META fields).
+
+import type { Libdm, TaskDevice } from './libdm.js';
+
+/** DM_STATS_PROGRAM_ID: the program id dmsetup's regions get by default. */
+export const DM_STATS_PROGRAM_ID = 'dmstats';
+
+/** One region as @stats_list describes it, with its areas' counters once printed. */
+export interface StatsRegion {
+  id: number;
+  start: bigint;
+  len: bigint;
+  step: bigint;
+  programId: string;
+  /** aux_data without a DMS_GROUP tag; '-' from the kernel is empty. */
+  userData: string;
+  precise: boolean;
+  histogram: bigint[];
+  /** The 13 counters of each area (dm_stats_populate), when read. */
+  areas?: bigint[][];
+}
+
+export function nrAreas(r: StatsRegion): number {
+  return Number(r.len / r.step + (r.len % r.step ? 1n : 0n));
+}
+
+/** A handle bound to one device (dm_stats_bind_*). */
+export class StatsHandle {
+  regions: StatsRegion[] = [];
+  constructor(private readonly dm: Libdm, readonly dev: TaskDevice, readonly programId = DM_STATS_PROGRAM_ID) {}
+
+  /** _stats_send_message: one @stats message; the reply text, or null after libdm's error line. */
+  async send(msg: string): Promise<string | null> {
+    const r = await this.dm.task<{ data?: string }>('message', 'targetMessage', this.dev, { sector: 0, message: msg });
+    return r ? r.data ?? '' : null;
+  }
+
+  /** dm_stats_list: the regions of programId ('' for every program). */
+  async list(programId: string | null = this.programId): Promise<boolean> {
+    const reply = await this.send(programId ? `@stats_list ${programId}` : '@stats_list');
+    if (reply === null) return false;
+    this.regions = [];
+    for (const line of reply.split('\n')) {
+      const m = /^(\d+): (\d+)\+(\d+) (\d+) (\S+) (\S+)(.*)$/.exec(line);
+      if (!m) continue;
+      const extra = m[7]!;
+      const hist = /histogram:([0-9,]+)/.exec(extra);
+      this.regions.push({
+        id: Number(m[1]), start: BigInt(m[2]!), len: BigInt(m[3]!), step: BigInt(m[4]!),
+        programId: m[5]!, userData: m[6] === '-' ? '' : m[6]!,
+        precise: extra.includes('precise_timestamps'),
+        histogram: hist ? hist[1]!.split(',').map((x) => BigInt(x)) : [],
+      });
+    }
+    return true;
+  }
+
+  /** dm_stats_populate: list, then each region's counters (@stats_print). */
+  async populate(programId: string | null = this.programId): Promise<boolean> {
+    if (!(await this.list(programId))) return false;
+    for (const r of this.regions) {
+      const reply = await this.send(`@stats_print ${r.id}`);
+      if (reply === null) return false;
+      r.areas = reply.split('\n').filter(Boolean).map((l) => l.split(' ').slice(1, 14).map((x) => BigInt(x)));
+      // The region's length as the areas tell it: every area a whole step.
+      r.len = BigInt(r.areas.length) * r.step;
+    }
+    return true;
+  }
+}
+
+/** dm_size_to_string with units 'h' (powers of 1024, two decimals; 0 as "0"). */
+export function sizeToString(sectors: bigint): string {
+  if (sectors === 0n) return '0';
+  const bytes = sectors * 512n;
+  const suffix = ['e', 'p', 't', 'g', 'm', 'k', 'b'];
+  let unit = 1n << 60n;
+  let s = 0;
+  while (s < 6 && bytes < unit) { unit >>= 10n; s++; }
+  const v = Number(bytes) / Number(unit);
+  return s === 6 ? `${v.toFixed(0)}b` : `${v.toFixed(2)}${suffix[s]}`;
+}
