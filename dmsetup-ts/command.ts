@@ -23,6 +23,8 @@ export interface Ctx {
   dm: Libdm;
   out: Output;
   cmd: CommandDef;
+  /** `dmsetup stats SUBCOMMAND`: the subcommand (has_subcommands). */
+  subcommand?: string;
   /** -o as _process_options read it (device name type, tree switches). */
   options: DmOptions;
   /** Several devices may be shown: prefix lines with `NAME: `. */

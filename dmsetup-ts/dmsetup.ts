@@ -30,7 +30,15 @@ export async function dmsetupMain(prog: string, argv: string[], out: Output = st
   let args = parsed.args;
   const helpOrVersion = has(sw, 'help') || has(sw, 'version');
   let cmd: CommandDef | undefined;
-  if (has(sw, 'help')) cmd = findCommand('help')!;
+  // `dmsetup stats ...` is dmstats: its own usage, help and version (_base_command_type STATS_TYPE).
+  const statsBase = args[0] === 'stats';
+  const baseUsage = async () => (statsBase ? (await import('./commands/stats.js')).statsUsage() : usage());
+  let subcommand: string | undefined;
+  if (statsBase && helpOrVersion) {
+    cmd = findCommand('stats')!;
+    subcommand = has(sw, 'help') ? 'help' : 'version';
+    args = [];
+  } else if (has(sw, 'help')) cmd = findCommand('help')!;
   else if (has(sw, 'version')) cmd = findCommand('version')!;
   else {
     const name = args.shift();
@@ -46,15 +54,18 @@ export async function dmsetupMain(prog: string, argv: string[], out: Output = st
     }
     if (args.length < cmd.minArgs || (cmd.maxArgs >= 0 && args.length > cmd.maxArgs)) {
       out.err('Incorrect number of arguments.');
-      process.stderr.write(usage());
+      process.stderr.write(await baseUsage());
       return 1;
     }
+    if (statsBase) subcommand = args.shift();
   }
-  return runCommand(prog, cmd, sw, helpOrVersion ? [] : args, out, helpOrVersion);
+  return runCommand(prog, cmd, sw, helpOrVersion && !statsBase ? [] : args, out, helpOrVersion, subcommand);
 }
 
-async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: string[], out: Output, helpOrVersion: boolean): Promise<number> {
+async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: string[], out: Output, helpOrVersion: boolean, subcommand?: string): Promise<number> {
   if (cmd.name === 'splitname') sw.count.columns = 1;
+  // stats is always a column report (its subcommands that print none free it).
+  if (cmd.name === 'stats') sw.count.columns = (sw.count.columns ?? 0) + 1;
   let options: DmOptions | null = { devNameType: 'devno', tree: null };
   if (!helpOrVersion) {
     options = processOptions(sw, out);
@@ -73,7 +84,7 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
 
   const dm = new Libdm(out, cmd.name === 'mangle' ? 'none' : sw.manglename);
   const ctx: Ctx = {
-    prog, sw, dm, out, cmd, options,
+    prog, sw, dm, out, cmd, options, subcommand,
     multipleDevices: cmd.repeatable !== 0 && args.length !== 1 && (args.length > 0 || (!has(sw, 'uuid') && !has(sw, 'major'))),
     stdin: readStdin,
     selectionCommand,
@@ -86,7 +97,9 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
         return 1;
       }
       const { Report } = await import('./report.js');
-      const report = Report.init(ctx);
+      const report = cmd.name === 'stats'
+        ? Report.init(ctx, (await import('./commands/stats.js')).statsReportOptions(ctx, subcommand))
+        : Report.init(ctx);
       if (!report) return 1;
       // -o help: the field list was printed; the command still runs (its report has no fields).
       ctx.report = report;

@@ -70,7 +70,8 @@ function counter(o: ReportObject, i: number): bigint {
 const nsCounter = (o: ReportObject, i: number) => (o.stats!.region.precise ? counter(o, i) : counter(o, i) * 1000000n);
 
 const areaStart = (o: ReportObject) => { const st = o.stats!; return st.area === null ? st.region.start : st.region.start + st.region.step * BigInt(st.area); };
-const areaLen = (o: ReportObject) => { const st = o.stats!; return st.area === null ? st.region.len : st.region.step; };
+/** dm_stats_get_current_area_len: a region's step, for its areas and for the region itself. */
+const areaLen = (o: ReportObject) => o.stats!.region.step;
 const size = (id: string, heading: string, width: number, get: (o: ReportObject) => bigint): Field =>
   ({ ...f(id, heading, width, true, (o) => sizeToString(get(o))), sortValue: (o) => Number(get(o)) });
 

@@ -79,6 +79,12 @@ export function sizeToString(sectors: bigint): string {
   let unit = 1n << 60n;
   let s = 0;
   while (s < 6 && bytes < unit) { unit >>= 10n; s++; }
-  const v = Number(bytes) / Number(unit);
-  return s === 6 ? `${v.toFixed(0)}b` : `${v.toFixed(2)}${suffix[s]}`;
+  // printf's %.2f of bytes / unit: exact, halves to even (the quotient is exact in binary).
+  const digits = s === 6 ? 0 : 2;
+  const scale = 10n ** BigInt(digits);
+  let q = (bytes * scale) / unit;
+  const r = (bytes * scale) % unit;
+  if (2n * r > unit || (2n * r === unit && q % 2n === 1n)) q++;
+  const int = q / scale, frac = q % scale;
+  return digits ? `${int}.${String(frac).padStart(digits, '0')}${suffix[s]}` : `${int}b`;
 }
