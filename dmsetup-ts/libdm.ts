@@ -118,7 +118,8 @@ export class Libdm {
       if (uuidToo && typeof o.uuid === 'string' && !this.checkUnmangle(o.uuid, 'UUID')) return false;
       return true;
     };
-    if (op === 'listDevices' && Array.isArray(result)) return result.every((e) => check(e, true));
+    // Every name is checked (and each bad one logged), as r &= ... does.
+    if (op === 'listDevices' && Array.isArray(result)) return result.map((e) => check(e, true)).every(Boolean);
     const r = result as { info?: unknown } | null;
     return check(r && typeof r === 'object' && 'info' in r ? r.info : r, op !== 'devRemove');
   }

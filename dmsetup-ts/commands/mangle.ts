@@ -9,7 +9,21 @@ export const run: CommandFn = async (ctx, argv, names) => {
   if (!dev) return false;
   const info = await ctx.dm.task<DmInfo>('status', 'devStatus', dev, {}, 'ENXIO');
   if (!info) return false; // no such device: only "Command failed."
-  const wanted = new (await import('../libdm.js')).Libdm(ctx.out, 'auto').mangle(info.name);
+  // The target form: --manglename, else the build's default (auto).
+  const target = ctx.sw.manglename;
+  if (target === 'auto') {
+    if (info.name.includes('\\x5cx')) {
+      ctx.out.err(`The name "${info.name}" seems to be mangled more than once. Manual intervention required to rename the device.`);
+      return false;
+    }
+    if (info.uuid.includes('\\x5cx')) {
+      ctx.out.err(`The UUID "${info.uuid}" seems to be mangled more than once. Manual intervention required to correct the device UUID.`);
+      return false;
+    }
+  }
+  const { Libdm } = await import('../libdm.js');
+  // dm_task_get_name_unmangled decodes \xNN; the mangled form is mangle_string's.
+  const wanted = target === 'none' ? new Libdm(ctx.out, 'auto').unmangle(info.name) : new Libdm(ctx.out, target).mangle(info.name);
   if (wanted === info.name) {
     ctx.out.print(info.uuid ? `${info.name}: ${info.uuid}: name and UUID already in correct form\n` : `${info.name}: [no UUID]: name already in correct form\n`);
     return true;
