@@ -95,6 +95,12 @@ export class KernelClient {
 
   close(): void { this.sock.end(); this.sock.destroy(); }
 
+  /** Hold writes until the event loop's next turn: requests issued together go out in one write. */
+  corkUntilNextTurn(): void {
+    this.sock.cork();
+    setImmediate(() => this.sock.uncork());
+  }
+
   /**
    * A request may rightly take long (dmsetup wait, I/O held by a delay or a
    * suspend), so it has no deadline of its own; but every timeoutS seconds the

@@ -61,13 +61,16 @@ export async function taskDevice(ctx: Ctx, name: string | undefined, optional = 
 }
 
 /** _process_all: run fn for every device in kernel order; "No devices found" if none. */
-export async function processAll(ctx: Ctx, argv: string[], fn: CommandFn, silent = false): Promise<boolean> {
+export async function processAll(ctx: Ctx, argv: string[], fn: CommandFn, silent = false,
+  ahead?: (list: DeviceListEntry[]) => void): Promise<boolean> {
   const list = await ctx.dm.listDevices();
   if (!list) return false;
   if (list.length === 0) {
     if (!silent) ctx.out.print('No devices found\n');
     return true;
   }
+  // What fn will ask for each device, asked for all of them at once.
+  ahead?.(list);
   let r = true;
   for (const entry of list) if (!(await fn(ctx, argv, entry))) r = false;
   return r;

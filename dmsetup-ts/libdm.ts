@@ -260,7 +260,26 @@ export class Libdm {
 
   /** DM_DEVICE_INFO; null when the device does not exist (ENXIO is not logged). */
   info(dev: TaskDevice, inactive = false): Promise<DmInfo | null> {
+    const key = dev.name !== undefined && dev.uuid === undefined && dev.major === undefined ? `${dev.name}\0${inactive}` : null;
+    const ahead = key === null ? undefined : this.infoAhead.get(key);
+    if (ahead) {
+      this.infoAhead.delete(key!);
+      return ahead;
+    }
     return this.task<DmInfo>('info', 'devStatus', dev, { inactive }, 'ENXIO');
+  }
+
+  /** DM_DEVICE_INFO answers asked for ahead by prefetchInfo, each taken once by info(). */
+  private readonly infoAhead = new Map<string, Promise<DmInfo | null>>();
+
+  /**
+   * Ask for the info of every named device at once: the requests go down the
+   * one socket back to back and the answers come back in order, instead of
+   * one round trip per device (a report over 1,000 devices).
+   */
+  prefetchInfo(names: readonly string[], inactive = false): void {
+    void this.client().then((c) => c.corkUntilNextTurn(), () => undefined);
+    for (const name of names) this.infoAhead.set(`${name}\0${inactive}`, this.task<DmInfo>('info', 'devStatus', { name }, { inactive }, 'ENXIO'));
   }
 
   /** dm_task_get_read_ahead: BLKRAGET on the node, logging why it can't be read. */

@@ -82,7 +82,13 @@ export async function displayInfo(ctx: Ctx, info: DmInfo): Promise<boolean> {
 }
 
 export const run: CommandFn = async (ctx, argv, names) => {
-  if (wantsAll(ctx, argv, names)) return processAll(ctx, argv, run);
+  if (wantsAll(ctx, argv, names)) {
+    // A report prints its rows at the end: the devices' info can be fetched ahead.
+    const ahead = has(ctx.sw, 'columns') && ctx.report && !ctx.selectionCommand
+      ? (list: DeviceListEntry[]) => ctx.dm.prefetchInfo(list.map((e) => ctx.dm.unmangle(e.name)), has(ctx.sw, 'inactive'))
+      : undefined;
+    return processAll(ctx, argv, run, false, ahead);
+  }
   const dev = await taskDevice(ctx, names ? ctx.dm.unmangle(names.name) : argv[0]);
   if (!dev) return false;
   const info = await ctx.dm.info(dev, has(ctx.sw, 'inactive'));
