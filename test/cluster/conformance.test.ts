@@ -24,6 +24,7 @@ t.setTimeout((Math.ceil(all.length / JOBS) * 180 + 60) * 1000);
 t.test('the recorded cluster corpus', async (t) => {
   t.ok(fs.existsSync(path.join(fixtures, 'KERNEL-RECORDED')), 'the goldens are marked as recorded on real nodes');
   for (const { s } of all) t.ok(s.hasGolden, `${s.name} has a golden output`);
+  t.ok(all.length >= 12, `the four scenarios of shared/cluster-oracle and at least eight of the project (${all.length})`);
 });
 
 let free = JOBS;
