@@ -88,13 +88,22 @@ function table(loops: LoopInfo[], cols: string[], noHeadings: boolean, raw: bool
   if (json) {
     const num = new Set(['BACK-INO', 'OFFSET', 'SIZELIMIT', 'LOG-SEC']), bool = new Set(['AUTOCLEAR', 'PARTSCAN', 'RO', 'DIO']);
     const cell = (c: string, v: string) => (num.has(c) ? v || 'null' : bool.has(c) ? (v === '1' ? 'true' : 'false') : JSON.stringify(v));
-    return `{\n   "loopdevices": [\n${rows.map((r) => `      {\n${r.map((v, i) => `         "${cols[i]!.toLowerCase()}": ${cell(cols[i]!, v)}`).join(',\n')}\n      }`).join(',\n')}\n   ]\n}\n`;
+    return `{\n   "loopdevices": [\n${rows.map((r) => `      {\n${r.map((v, i) => `         "${cols[i]!.toLowerCase()}": ${cell(cols[i]!, v)}`).join(',\n')}\n      }`).join(',').replace(/\},\s*\{/g, '},{')}\n   ]\n}\n`; // libsmartcols: '},{' between objects
   }
   const all = noHeadings ? rows : [cols, ...rows];
   if (raw) return all.map((r) => r.join(' ') + '\n').join('');
   if (!rows.length) return '';
   const w = cols.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   return all.map((r) => r.map((c, i) => (i === r.length - 1 && !RIGHT.has(cols[i]!) ? c : RIGHT.has(cols[i]!) ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join(' ').trimEnd() + '\n').join('');
+}
+
+/** warn_size: after a setup, a file that does not fill whole 512-byte sectors. */
+function warnSize(name: string, file: string): void {
+  let st: fs.Stats;
+  try { st = fs.statSync(file); } catch { return; }
+  if (st.isBlockDevice()) return;
+  if (st.size < 512) warnx(`${name}: Warning: file is smaller than 512 bytes; the loop device may be useless or invisible for system tools.`);
+  else if (st.size % 512) warnx(`${name}: Warning: file does not fit into a 512-byte sector; the end of the file will be ignored.`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -179,6 +188,7 @@ async function losetup(argv: string[]): Promise<number> {
   if (list && !act && i === args.length) act = 'show';
   if (!act && i + 1 === args.length) {
     act = setDio ? 'dio' : setBlocksize ? 'blocksize' : 'show-one';
+    if (setDio) useDio = false; // lo_flags &= ~LO_FLAGS_DIRECT_IO: not a setup flag here
     devices.push(await useDevice(args[i++]!));
   }
   let setupDevice: string | undefined;
@@ -214,7 +224,10 @@ async function losetup(argv: string[]): Promise<number> {
     switch (act) {
       case 'create': {
         const abs = path.resolve(file!);
-        if (!fs.existsSync(abs)) { warnx(`${setupDevice ?? file}: failed to set up loop device: No such file or directory`); return 1; }
+        // errpre: the device when it could not be opened, else the file.
+        const n0 = setupDevice === undefined ? undefined : loopNumber(setupDevice);
+        if (setupDevice !== undefined && n0 === null) { warnx(`${setupDevice}: failed to set up loop device: No such file or directory`); return 1; }
+        if (!fs.existsSync(abs)) { warnx(`${file}: failed to set up loop device: No such file or directory`); return 1; }
         if (noOverlap) {
           const same = (await loops()).find((l) => l.file === abs);
           if (same) {
@@ -232,8 +245,9 @@ async function losetup(argv: string[]): Promise<number> {
           const r = (await client.call<{ number: number }>('loopAttach', { number: n ?? undefined, file: abs, readOnly })).result;
           if (showdev) process.stdout.write(`/dev/loop${r.number}\n`);
         } catch (e) {
-          return fail(`${setupDevice ?? file}: failed to set up loop device`, e);
+          return fail(`${file}: failed to set up loop device`, e);
         }
+        warnSize(file!, abs);
         return 0;
       }
       case 'delete': {
