@@ -11,7 +11,12 @@ import { parseSelection, SelectionError, type Selection } from './selection.js';
 import { nrAreas, sizeToString, type StatsRegion } from './stats-handle.js';
 
 /** A `dmsetup stats` row: one area of a region, or the region as a whole. */
-export interface StatsRow { region: StatsRegion; area: number | null }
+export interface StatsRow {
+  region: StatsRegion;
+  area: number | null;
+  /** dm_stats_set_sampling_interval_ns: the interval the rates are over (0: none measured). */
+  intervalNs: bigint;
+}
 
 /** What a row knows about one device. */
 export interface ReportObject {
@@ -69,13 +74,45 @@ function counter(o: ReportObject, i: number): bigint {
 /** A time counter in ns: the kernel counts ms unless the region is precise. */
 const nsCounter = (o: ReportObject, i: number) => (o.stats!.region.precise ? counter(o, i) : counter(o, i) * 1000000n);
 
-const areaStart = (o: ReportObject) => { const st = o.stats!; return st.area === null ? st.region.start : st.region.start + st.region.step * BigInt(st.area); };
+/** DM_STATS_WALK_REGION: the area id of a region's aggregate row in a stats walk. */
+const DM_STATS_WALK_REGION = 0x2000000000000n;
+/**
+ * dm_stats_get_current_area_start: start + step * area, in 64 bits; an
+ * aggregate row's area is DM_STATS_WALK_REGION, as dmsetup passes it.
+ */
+const areaStart = (o: ReportObject) => {
+  const st = o.stats!;
+  return BigInt.asUintN(64, st.region.start + st.region.step * (st.area === null ? DM_STATS_WALK_REGION : BigInt(st.area)));
+};
 /** dm_stats_get_current_area_len: a region's step, for its areas and for the region itself. */
 const areaLen = (o: ReportObject) => o.stats!.region.step;
 const size = (id: string, heading: string, width: number, get: (o: ReportObject) => bigint): Field =>
   ({ ...f(id, heading, width, true, (o) => sizeToString(get(o))), sortValue: (o) => Number(get(o)) });
 
-/** dmsetup's counter fields (the raw @stats_print values) and region fields. */
+/**
+ * A derived metric (dm_stats_get_metric over the row's counters): with no
+ * sampling interval the metric call fails, and so does the field.
+ */
+function metric(o: ReportObject, fn: (c: (i: number) => number, interval: number) => number): number {
+  const st = o.stats!;
+  if (!st.intervalNs) throw new FieldFailed('metric');
+  const c = (i: number) => Number(i === 3 || i >= 7 && i !== 8 ? nsCounter(o, i) : counter(o, i));
+  return fn(c, Number(st.intervalNs));
+}
+const NSEC_PER_SEC = 1e9;
+const fixed2 = (v: number) => v.toFixed(2);
+/** A metric shown as a number with two decimals. */
+const rate = (id: string, heading: string, width: number, fn: Parameters<typeof metric>[1]): Field =>
+  ({ ...f(id, heading, width, true, (o) => fixed2(metric(o, fn))), sortValue: (o) => metric(o, fn) });
+/** A metric shown as a size in sectors, truncated to an integer (dm_size_to_string of (uint64_t) v). */
+const sizeRate = (id: string, heading: string, width: number, fn: Parameters<typeof metric>[1]): Field =>
+  ({ ...f(id, heading, width, true, (o) => sizeToString(BigInt(Math.trunc(metric(o, fn))))), sortValue: (o) => metric(o, fn) });
+const perSec = (n: number, interval: number) => (n * NSEC_PER_SEC) / interval;
+const avgWait = (ticks: number, ios: number) => (ios > 0 ? ticks / ios : 0);
+const util = (c: (i: number) => number, interval: number) => Math.min(c(9), interval) / interval;
+const throughput = (c: (i: number) => number, interval: number) => perSec(c(0) + c(4), interval);
+
+/** dmsetup's counter fields (the raw @stats_print values), metrics and region fields. */
 const STATS_FIELDS: Field[] = [
   ...typed('stats', () => [
     f('read_count', '#Reads', 6, true, (o) => String(counter(o, 0))),
@@ -91,6 +128,27 @@ const STATS_FIELDS: Field[] = [
     f('queue_ticks', 'QueueTicks', 10, true, (o) => String(nsCounter(o, 10))),
     f('read_ticks', 'RdTicks', 7, true, (o) => String(nsCounter(o, 11))),
     f('write_ticks', 'WrTicks', 7, true, (o) => String(nsCounter(o, 12))),
+    // libdm's merge rates divide by the interval in ns, not in seconds.
+    rate('reads_merged_per_sec', 'RMrg/s', 6, (c, t) => c(1) / t),
+    rate('writes_merged_per_sec', 'WMrg/s', 6, (c, t) => c(5) / t),
+    rate('reads_per_sec', 'R/s', 3, (c, t) => perSec(c(0), t)),
+    rate('writes_per_sec', 'W/s', 3, (c, t) => perSec(c(4), t)),
+    sizeRate('read_size_per_sec', 'RSz/s', 5, (c, t) => perSec(c(2), t)),
+    sizeRate('write_size_per_sec', 'WSz/s', 5, (c, t) => perSec(c(6), t)),
+    sizeRate('avg_request_size', 'AvgRqSz', 7, (c) => avgWait(c(2) + c(6), c(0) + c(4))),
+    rate('queue_size', 'QSize', 5, (c, t) => (c(10) > 0 ? c(10) / t : 0)),
+    // Wait times in ms.
+    rate('await', 'AWait', 5, (c) => avgWait(c(3) + c(7), c(0) + c(4)) / 1e6),
+    rate('read_await', 'RdAWait', 7, (c) => (c(3) > 0 ? avgWait(c(3), c(0)) : 0) / 1e6),
+    rate('write_await', 'WrAWait', 7, (c) => (c(7) > 0 ? avgWait(c(7), c(4)) : 0) / 1e6),
+    rate('throughput', 'Throughput', 10, throughput),
+    rate('service_time', 'SvcTm', 5, (c, t) => {
+      const tput = throughput(c, t), u = util(c, t) * 100;
+      return Math.trunc(tput) === 0 || Math.trunc(u) === 0 ? 0 : (NSEC_PER_SEC * (u / 100)) / (100 * tput);
+    }),
+    rate('util', 'Util%', 5, (c, t) => util(c, t) * 100),
+    f('interval_ns', 'IntervalNs', 10, true, (o) => String(o.stats!.intervalNs)),
+    f('interval', 'Interval', 8, true, (o) => (Number(o.stats!.intervalNs) / NSEC_PER_SEC).toFixed(6)),
   ]),
   ...typed('meta', () => [
     f('region_id', 'RgID', 4, true, (o) => o.stats!.region.id),
@@ -99,7 +157,7 @@ const STATS_FIELDS: Field[] = [
     f('area_id', 'ArID', 4, true, (o) => o.stats!.area ?? 0),
     size('area_start', 'ArStart', 7, areaStart),
     size('area_len', 'ArSize', 6, areaLen),
-    size('area_offset', 'ArOff', 5, (o) => areaStart(o) - o.stats!.region.start),
+    size('area_offset', 'ArOff', 5, (o) => (o.stats!.area === null ? 0n : areaStart(o) - o.stats!.region.start)),
     f('area_count', '#Areas', 6, true, (o) => nrAreas(o.stats!.region)),
     f('group_id', 'GrpID', 5, true, () => '-'),
     f('program_id', 'ProgID', 6, false, (o) => o.stats!.region.programId),

@@ -57,11 +57,27 @@ export class StatsHandle {
     return true;
   }
 
-  /** dm_stats_populate: list, then each region's counters (@stats_print). */
+  /**
+   * dm_stats_delete_region: on a handle not yet listed, list it first (its
+   * own program's regions); the region must be one of the listed ones.
+   * The error line, or null once deleted.
+   */
+  async deleteRegion(id: bigint, listed: boolean): Promise<string | null | false> {
+    if (!listed && !(await this.list(this.programId))) return `Could not obtain region list while deleting region ID ${id}`;
+    if (!this.regions.length) return `Could not delete region ID ${id}: no regions found`;
+    if (!this.regions.some((r) => BigInt(r.id) === id)) return `Region ID ${id} does not exist`;
+    return (await this.send(`@stats_delete ${id}`)) === null ? false : null;
+  }
+
+  /**
+   * dm_stats_populate: list, then each region's counters. libdm reads them
+   * with @stats_print_clear, so every populate (every report) starts a new
+   * interval: the counters a report shows are those since the last one.
+   */
   async populate(programId: string | null = this.programId): Promise<boolean> {
     if (!(await this.list(programId))) return false;
     for (const r of this.regions) {
-      const reply = await this.send(`@stats_print ${r.id}`);
+      const reply = await this.send(`@stats_print_clear ${r.id}`);
       if (reply === null) return false;
       r.areas = reply.split('\n').filter(Boolean).map((l) => l.split(' ').slice(1, 14).map((x) => BigInt(x)));
       // The region's length as the areas tell it: every area a whole step.
@@ -74,7 +90,8 @@ export class StatsHandle {
 /** dm_size_to_string with units 'h' (powers of 1024, two decimals; 0 as "0"). */
 export function sizeToString(sectors: bigint): string {
   if (sectors === 0n) return '0';
-  const bytes = sectors * 512n;
+  // In 64 bits, as libdm multiplies.
+  const bytes = BigInt.asUintN(64, sectors * 512n);
   const suffix = ['e', 'p', 't', 'g', 'm', 'k', 'b'];
   let unit = 1n << 60n;
   let s = 0;

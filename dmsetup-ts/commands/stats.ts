@@ -62,17 +62,16 @@ const STATS_DEV_INFO = 'statsname,group_id,region_id,obj_type';
 const STATS_AREA_INFO = 'area_id,area_start,area_len';
 const STATS_AREA_INFO_FULL = `${STATS_DEV_INFO},region_start,region_len,area_count,area_id,area_start,area_len`;
 const STATS_REGION_INFO = `${STATS_DEV_INFO},region_start,region_len,area_count,area_len`;
-const COUNTERS = 'read_count,reads_merged_count,read_sector_count,read_time,read_ticks,' +
+export const COUNTERS = 'read_count,reads_merged_count,read_sector_count,read_time,read_ticks,' +
   'write_count,writes_merged_count,write_sector_count,write_time,write_ticks,in_progress_count,io_ticks,queue_ticks';
 
-/**
- * The default -o of a stats report (_report_init). dmsetup's default `report`
- * shows derived rates (METRICS) over a sampling interval; those are not
- * emulated, so `report` defaults to the raw counters (`--raw`'s fields).
- */
+const METRICS = 'reads_merged_per_sec,writes_merged_per_sec,reads_per_sec,writes_per_sec,' +
+  'read_size_per_sec,write_size_per_sec,avg_request_size,queue_size,util,await,read_await,write_await';
+
+/** The default -o of a stats subcommand's report (_report_init): list's region fields, report's metrics. */
 export function statsReportOptions(ctx: Ctx, subcommand: string | undefined): string {
   if (subcommand === 'list') return has(ctx.sw, 'verbose') ? `${STATS_AREA_INFO_FULL},program_id` : `${STATS_REGION_INFO},program_id`;
-  return `${STATS_DEV_INFO},${STATS_AREA_INFO},${COUNTERS}`;
+  return `${STATS_DEV_INFO},${STATS_AREA_INFO},${METRICS}`;
 }
 
 /** _stats_help: the usage, and with -c (always for stats) the field list. */
@@ -171,12 +170,14 @@ const del: CommandFn = async (ctx, argv, names) => {
   const h = new StatsHandle(ctx.dm, deviceOf(ctx, argv, names), program);
   if (has(ctx.sw, 'allregions')) {
     if (!(await h.list(program))) return false;
-    for (const r of h.regions) {
-      if ((await h.send(`@stats_delete ${r.id}`)) === null) { ctx.out.err('Could not delete statistics region.'); return false; }
+    for (const r of [...h.regions]) {
+      const e = await h.deleteRegion(BigInt(r.id), true);
+      if (e !== null) { if (e) ctx.out.err(e); ctx.out.err('Could not delete statistics region.'); return false; }
     }
     return true;
   }
-  if ((await h.send(`@stats_delete ${regionIdArg(ctx)}`)) === null) { ctx.out.err('Could not delete statistics region'); return false; }
+  const e = await h.deleteRegion(regionIdArg(ctx), false);
+  if (e !== null) { if (e) ctx.out.err(e); ctx.out.err('Could not delete statistics region'); return false; }
   return true;
 };
 
@@ -241,11 +242,13 @@ const report: CommandFn = async (ctx, argv, names) => {
   if (ctx.subcommand === 'list' && has(ctx.sw, 'verbose')) { areas = true; skipSingle = true; }
   const name = ctx.dm.unmangle(info.name);
   const base = { info, name, uuid: ctx.dm.unmangle(info.uuid), mangledName: info.name, mangledUuid: info.uuid };
-  const rows: Array<{ region: StatsRegion; area: number | null }> = [];
-  if (areas) for (const r of h.regions) for (let a = 0; a < nrAreas(r); a++) rows.push({ region: r, area: a });
-  // A region row after its areas; with skip-single, only for regions of several areas
-  // (dmsetup's aggregate rows there print uninitialised area fields: not reproduced).
-  if (regions && !skipSingle) for (const r of h.regions) rows.push({ region: r, area: null });
+  // _update_interval_times: the first interval is taken to be the configured one (--interval, 1 s).
+  const intervalNs = BigInt(has(ctx.sw, 'interval') ? Math.max(1, Math.trunc(Number(ctx.sw.value.interval)) || 1) : 1) * 1000000000n;
+  const rows: Array<{ region: StatsRegion; area: number | null; intervalNs: bigint }> = [];
+  // The walk: every area of every region, then the regions' aggregate rows
+  // (with DM_STATS_WALK_SKIP_SINGLE_AREA only those of regions of two areas or more).
+  if (areas) for (const r of h.regions) for (let a = 0; a < nrAreas(r); a++) rows.push({ region: r, area: a, intervalNs });
+  if (regions) for (const r of h.regions) if (!skipSingle || nrAreas(r) >= 2) rows.push({ region: r, area: null, intervalNs });
   for (const row of rows) if (!rpt.add({ ...base, stats: row })) return false;
   return true;
 };
