@@ -80,6 +80,9 @@ const DM_STATS_WALK_REGION = 0x2000000000000n;
  * dm_stats_get_current_area_start: start + step * area, in 64 bits; an
  * aggregate row's area is DM_STATS_WALK_REGION, as dmsetup passes it.
  */
+const areaOf = (o: ReportObject) => (o.stats!.area === null ? DM_STATS_WALK_REGION : BigInt(o.stats!.area));
+/** dm_stats_get_current_area_offset: step * area, in 64 bits (the aggregate row's too). */
+const areaOffset = (o: ReportObject) => BigInt.asUintN(64, o.stats!.region.step * areaOf(o));
 const areaStart = (o: ReportObject) => {
   const st = o.stats!;
   return BigInt.asUintN(64, st.region.start + st.region.step * (st.area === null ? DM_STATS_WALK_REGION : BigInt(st.area)));
@@ -157,7 +160,7 @@ const STATS_FIELDS: Field[] = [
     f('area_id', 'ArID', 4, true, (o) => o.stats!.area ?? 0),
     size('area_start', 'ArStart', 7, areaStart),
     size('area_len', 'ArSize', 6, areaLen),
-    size('area_offset', 'ArOff', 5, (o) => (o.stats!.area === null ? 0n : areaStart(o) - o.stats!.region.start)),
+    size('area_offset', 'ArOff', 5, areaOffset),
     f('area_count', '#Areas', 6, true, (o) => nrAreas(o.stats!.region)),
     f('group_id', 'GrpID', 5, true, () => '-'),
     f('program_id', 'ProgID', 6, false, (o) => o.stats!.region.programId),
