@@ -105,20 +105,37 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
       ctx.report = report;
     }
     const { run } = await cmd.load();
-    let rest = args;
-    do {
-      if (!(await run(ctx, rest))) {
-        out.err('Command failed.');
-        ret = 1;
-        break;
+    // _count: --count N reports N times (0: until interrupted), --interval alone repeats too.
+    const countArg = has(sw, 'count') ? Math.trunc(Number(sw.value.count)) || 0 : 0;
+    let count = countArg ? countArg : has(sw, 'count') || has(sw, 'interval') ? Infinity : 1;
+    const intervalMs = (has(sw, 'interval') ? Math.trunc(Number(sw.value.interval)) || 1 : 1) * 1000;
+    for (;;) {
+      let ok = true;
+      let rest = args;
+      do {
+        if (!(await run(ctx, rest))) {
+          out.err('Command failed.');
+          ret = 1;
+          ok = false;
+          break;
+        }
+        rest = rest.slice(1);
+      } while (cmd.repeatable && rest.length > 0);
+      if (has(sw, 'concise') && cmd.name === 'table') {
+        const { conciseOutputProduced } = await import('./commands/status.js');
+        if (conciseOutputProduced()) out.print('\n');
       }
-      rest = rest.slice(1);
-    } while (cmd.repeatable && rest.length > 0);
-    if (has(sw, 'concise') && cmd.name === 'table') {
-      const { conciseOutputProduced } = await import('./commands/status.js');
-      if (conciseOutputProduced()) out.print('\n');
+      if (ctx.report) {
+        ctx.report.output();
+        if (count > 1 && ok) {
+          // _do_report_wait: a blank line, then the rest of the interval.
+          out.print('\n');
+          await new Promise((r) => setTimeout(r, intervalMs));
+          if (cmd.name === 'stats') (await import('./commands/stats.js')).newStatsInterval();
+        }
+      }
+      if (!ok || --count <= 0) break;
     }
-    ctx.report?.output();
   } catch (e) {
     if (!(e instanceof NoKernel)) throw e;
     out.err(`dmsetup-ts: cannot reach the emulated kernel: ${e.message}`);

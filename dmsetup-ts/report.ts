@@ -376,6 +376,8 @@ export class Report {
     if (has(sw, 'separator') && sw.value.separator !== undefined) { separator = sw.value.separator; aligned = false; }
     const quoted = !has(sw, 'unquoted');
     const rows = this.sorted();
+    // The rows are consumed: a repeating report (--count, --interval) starts empty.
+    this.rows = [];
     const values = rows.map((r) => r.cells);
     const widths = this.fields.map((fld, i) => Math.max(fld.width, ...values.map((v) => v[i]!.length)));
     let out = '';

@@ -222,6 +222,34 @@ const print: CommandFn = async (ctx, argv, names) => {
   return true;
 };
 
+// The stats clock of a repeating report (_update_interval_times).
+let cycleTimestamp: bigint | null = null;
+let newInterval = false;
+let lastInterval = 0n;
+
+/** _do_report_wait's end: the next populate starts a new interval. */
+export function newStatsInterval(): void { newInterval = true; }
+
+/**
+ * _update_interval_times: the interval the rates are over. The first one is
+ * taken to be the configured one (--interval, 1 s); later ones are measured
+ * from the start of the previous cycle.
+ */
+function updateIntervalTimes(ctx: Ctx): bigint {
+  const now = process.hrtime.bigint();
+  let delta: bigint;
+  if (cycleTimestamp === null) {
+    delta = BigInt(has(ctx.sw, 'interval') ? Math.max(1, Math.trunc(Number(ctx.sw.value.interval)) || 1) : 1) * 1000000000n;
+    newInterval = true;
+  } else delta = now - cycleTimestamp;
+  if (newInterval) {
+    cycleTimestamp = now;
+    lastInterval = delta;
+    newInterval = false;
+  }
+  return lastInterval;
+}
+
 /** _stats_report / list: report rows for each region (and area) of each device. */
 const report: CommandFn = async (ctx, argv, names) => {
   if (!names && noDeviceArgs(ctx, argv)) return processAll(ctx, argv, report);
@@ -242,8 +270,7 @@ const report: CommandFn = async (ctx, argv, names) => {
   if (ctx.subcommand === 'list' && has(ctx.sw, 'verbose')) { areas = true; skipSingle = true; }
   const name = ctx.dm.unmangle(info.name);
   const base = { info, name, uuid: ctx.dm.unmangle(info.uuid), mangledName: info.name, mangledUuid: info.uuid };
-  // _update_interval_times: the first interval is taken to be the configured one (--interval, 1 s).
-  const intervalNs = BigInt(has(ctx.sw, 'interval') ? Math.max(1, Math.trunc(Number(ctx.sw.value.interval)) || 1) : 1) * 1000000000n;
+  const intervalNs = updateIntervalTimes(ctx);
   const rows: Array<{ region: StatsRegion; area: number | null; intervalNs: bigint }> = [];
   // The walk: every area of every region, then the regions' aggregate rows
   // (with DM_STATS_WALK_SKIP_SINGLE_AREA only those of regions of two areas or more).
