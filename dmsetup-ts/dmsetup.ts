@@ -107,7 +107,9 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
     const { run } = await cmd.load();
     // _count: --count N reports N times (0: until interrupted), --interval alone repeats too.
     const countArg = has(sw, 'count') ? Math.trunc(Number(sw.value.count)) || 0 : 0;
-    let count = countArg ? countArg : has(sw, 'count') || has(sw, 'interval') ? Infinity : 1;
+    // After -o help dmsetup has no report and leaves main() before reading them: one run.
+    const helpOnly = ctx.report !== undefined && ctx.report.fields.length === 0;
+    let count = helpOnly ? 1 : countArg ? countArg : has(sw, 'count') || has(sw, 'interval') ? Infinity : 1;
     const intervalMs = (has(sw, 'interval') ? Math.trunc(Number(sw.value.interval)) || 1 : 1) * 1000;
     for (;;) {
       let ok = true;
