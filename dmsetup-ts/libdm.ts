@@ -2,7 +2,7 @@
 // ioctl, the error line it logs when one fails, name mangling, device
 // lookup by path, /dev/mapper nodes, and create = create + load + resume.
 
-import { strerror, KernelError } from '../kernel/errno.js';
+import { strerror, KernelError, type Errno } from '../kernel/errno.js';
 import type { DmInfo, TargetSpec, DeviceListEntry } from '../kernel/dm-ioctl.js';
 import { KernelClient, KernelUnreachable, sharedKernelNote } from './client.js';
 import type { Output } from './output.js';
@@ -14,6 +14,11 @@ const DM_NAME_LEN = 128;
 const DM_UUID_LEN = 129;
 
 /** _is_whitelisted_char: what udev accepts in a name unmangled. */
+/** A string of whitelisted characters only: mangling leaves it as it is (the common case, tested once). */
+const ALL_WHITELISTED = /^[0-9A-Za-z#+\-.:=@_]*$/;
+/** The same, also allowing the backslash of a mangled \xNN. */
+const ALL_WHITELISTED_OR_BACKSLASH = /^[0-9A-Za-z#+\-.:=@_\\]*$/;
+
 function isWhitelisted(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || '#+-.:=@_'.includes(String.fromCharCode(c));
 }
@@ -72,11 +77,16 @@ export class Libdm {
       if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
       if (!(e instanceof KernelError)) throw e;
       if (e.errno === quietErrno) return null;
-      this.out.err(`device-mapper: ${ioctl} ioctl on ${this.ioctlName(dev)} failed: ${strerror(e.errno)}`);
-      const note = e.errno === 'EBUSY' ? sharedKernelNote() : undefined;
-      if (note) this.out.err(note);
+      this.taskFailed(ioctl, dev, e.errno);
       return null;
     }
+  }
+
+  /** libdm's line for a failed ioctl. */
+  private taskFailed(ioctl: string, dev: TaskDevice | null, errno: Errno): void {
+    this.out.err(`device-mapper: ${ioctl} ioctl on ${this.ioctlName(dev)} failed: ${strerror(errno)}`);
+    const note = errno === 'EBUSY' ? sharedKernelNote() : undefined;
+    if (note) this.out.err(note);
   }
 
   /** Raw call for our own operations (nodes, loop, I/O): throws KernelError. */
@@ -132,6 +142,7 @@ export class Libdm {
    * after logging why, 0 when nothing changed, 1 when mangled.
    */
   mangleString(str: string, strName: string, mode = this.mangling, bufLen = DM_NAME_LEN): { r: -1 | 0 | 1; out: string } {
+    if (str.length < bufLen && ALL_WHITELISTED.test(str)) return { r: 0, out: str };
     const bytes = Buffer.from(str, 'utf8');
     if (!bytes.length) return { r: 0, out: str };
     if (mode === 'none') mode = 'auto';
@@ -239,6 +250,7 @@ export class Libdm {
   checkUnmangle(str: string, strName: string): boolean {
     if (this.mangling === 'none' || !str) return true;
     if (!this.multipleMangledAllowed(str, strName)) return false;
+    if (ALL_WHITELISTED_OR_BACKSLASH.test(str)) return true;
     for (const c of Buffer.from(str, 'utf8')) {
       if (!isWhitelisted(c) && c !== 0x5c) {
         this.out.err(`The ${strName} "${str}" should be mangled but it contains blacklisted characters.`);
@@ -278,8 +290,29 @@ export class Libdm {
    * one round trip per device (a report over 1,000 devices).
    */
   prefetchInfo(names: readonly string[], inactive = false): void {
-    void this.client().then((c) => c.corkUntilNextTurn(), () => undefined);
-    for (const name of names) this.infoAhead.set(`${name}\0${inactive}`, this.task<DmInfo>('info', 'devStatus', { name }, { inactive }, 'ENXIO'));
+    // One request for all of them (DM_DEV_STATUS per device, as many ioctls would be, in one frame each way).
+    const refs: Array<Record<string, unknown> | null> = [];
+    const batch = this.client().then(async (c) => {
+      for (const name of names) refs.push(this.ref({ name }));
+      try {
+        return (await c.call<Array<{ result?: DmInfo; errno?: Errno }>>('devStatusEach', { refs: refs.filter((x) => x !== null), inactive })).result;
+      } catch (e) {
+        if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
+        if (e instanceof KernelError && e.errno === 'ENOSYS') return null; // a kernel process from before this request: one by one
+        throw e;
+      }
+    });
+    let k = 0;
+    names.forEach((name, i) => {
+      this.infoAhead.set(`${name}\0${inactive}`, batch.then((items) => {
+        if (refs[i] === null) return null;
+        if (items === null) return this.task<DmInfo>('info', 'devStatus', { name }, { inactive }, 'ENXIO');
+        const item = items[k++]!;
+        if (item.errno === undefined) return this.resultNamesOk('devStatus', item.result) ? item.result! : null;
+        if (item.errno !== 'ENXIO') this.taskFailed('info', { name }, item.errno);
+        return null;
+      }));
+    });
   }
 
   /** dm_task_get_read_ahead: BLKRAGET on the node, logging why it can't be read. */

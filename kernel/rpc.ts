@@ -41,6 +41,15 @@ export const OPS: Record<string, Op> = {
   devSuspend: async (k, a) => r(await k.dmIoctl.devSuspend(ref(a), Boolean(a.noflush))),
   devResume: async (k, a) => r(await k.dmIoctl.devResume(ref(a), Boolean(a.noflush))),
   devStatus: (k, a) => r(k.dmIoctl.devStatus(ref(a), Boolean(a.inactive))),
+  /** DM_DEV_STATUS for each of several devices in one request (a report over every device): one answer each, an errno or the info. */
+  devStatusEach: (k, a) => r((a.refs as DevRef[]).map((d) => {
+    try {
+      return { result: k.dmIoctl.devStatus(d, Boolean(a.inactive)) };
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      return { errno: e.errno };
+    }
+  })),
   devWait: async (k, a) => r(await k.dmIoctl.devWait(ref(a), Number(a.eventNr ?? 0))),
   tableLoad: (k, a) => r(k.dmIoctl.tableLoad(ref(a), a.targets as TargetSpec[], Boolean(a.readOnly), typeof a.attachCwd === 'string' ? a.attachCwd : undefined)),
   tableClear: (k, a) => r(k.dmIoctl.tableClear(ref(a))),
