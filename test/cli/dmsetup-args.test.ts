@@ -26,7 +26,6 @@ export function parseRecorded(text: string): Map<number, Recorded> {
 const KNOWN: Record<string, string> = {
   '-vv ls': "libdm's -vv debug line for each ioctl is not emulated",
   '-vvv version': "libdm's -vv debug line for each ioctl and the per-ioctl timestamps are not emulated",
-  '--count 2 ls': 'the --count/--interval repeat loop is not emulated',
   '--units x info -c': "--units is not checked (_factor_from_units: 'Invalid --units argument.')",
   '-j x -m y info': "libdm's 'Missing major number for persistent device.' (major 0) is not emulated",
   'info -c -o all': "the report's 'all' field name is not known",
@@ -36,14 +35,6 @@ const KNOWN: Record<string, string> = {
   'splitname a-b --separator /': "splitname's report ignores -o, --separator and --rows",
   'splitname a-b -o bogus': "splitname's report ignores -o, --separator and --rows",
   'splitname a-b --rows': "splitname's report ignores -o, --separator and --rows",
-  // _process_options (-o for commands that are not reports): helper fiddm's change.
-  'ls -o bogus': '_process_options (fiddm)',
-  'ls --tree -o bogus': '_process_options (fiddm)',
-  'ls -c -o name': '_process_options (fiddm)',
-  'info -o help': '_process_options (fiddm)',
-  'info -o name': '_process_options (fiddm)',
-  'deps -o bogus': '_process_options (fiddm)',
-  'deps -o help': '_process_options (fiddm)',
 };
 
 /** Timestamps after the first are elapsed times: equal only in shape. */
