@@ -26,6 +26,13 @@ export function kernelWithDisks(t: Teardown, disks: number, sectors: number): { 
   return { kernel, clock: kernel.clock as VirtualClock, files };
 }
 
+/** dmsetup create in-process: DM_DEV_CREATE, DM_TABLE_LOAD, DM_DEV_SUSPEND (resume). */
+export async function createDevice(kernel: Kernel, name: string, targets: Parameters<Kernel['dmIoctl']['tableLoad']>[1]): Promise<void> {
+  kernel.dmIoctl.devCreate(name);
+  kernel.dmIoctl.tableLoad({ name }, targets);
+  await kernel.dmIoctl.devResume({ name });
+}
+
 type Asserts = Pick<Test, 'equal' | 'same'>;
 
 /**

@@ -10,7 +10,7 @@ import { KcopydClient, DM_KCOPYD_IGNORE_ERROR } from '../../kernel/dm-kcopyd.js'
 import { Bio, ReqOp, submitBioWait } from '../../kernel/bio.js';
 import { DmMapio, type Target } from '../../kernel/dm-target.js';
 import { encodeFrame, FrameReader } from '../../kernel/protocol.js';
-import { kernelWithDisks } from '../helpers/kernel.js';
+import { createDevice, kernelWithDisks } from '../helpers/kernel.js';
 
 t.test('DMERR_LIMIT: 10 per 5 s per call site, then "func: N callbacks suppressed"', async (t) => {
   const clock = new VirtualClock(false);
@@ -57,20 +57,16 @@ t.test('kcopyd: a split job copies around a chunk it cannot read; write errors a
   const { kernel, files } = kernelWithDisks(t, 3, 16384);
   const io = kernel.dmIoctl;
   fs.writeFileSync(files[0]!, Buffer.alloc(8192 * 512, 0x41));
-  io.devCreate('src');
-  io.tableLoad({ name: 'src' }, [
+  await createDevice(kernel, 'src', [
     { start: 0, length: 2048, type: 'linear', params: '/dev/loop0 0' },
     { start: 2048, length: 1024, type: 'error', params: '' },
     { start: 3072, length: 13312, type: 'linear', params: '/dev/loop0 3072' },
   ]);
-  await io.devResume({ name: 'src' });
-  io.devCreate('dst');
-  io.tableLoad({ name: 'dst' }, [
+  await createDevice(kernel, 'dst', [
     { start: 0, length: 4096, type: 'linear', params: '/dev/loop1 0' },
     { start: 4096, length: 1024, type: 'error', params: '' },
     { start: 5120, length: 11264, type: 'linear', params: '/dev/loop1 5120' },
   ]);
-  await io.devResume({ name: 'dst' });
   const src = io.deviceByName('src')!, dst = io.deviceByName('dst')!;
   const loop2 = kernel.loop(2)!;
   const kc = new KcopydClient();
@@ -100,9 +96,7 @@ t.test('DM_MAPIO_KILL fails the bio without calling the target end_io', async (t
   const killer: Target = { map: () => DmMapio.KILL, endIo: () => { endIoCalls++; return 0; } };
   kernel.targetTypes.register({ name: 'killer', version: [1, 0, 0], ctr: () => killer });
   const io = kernel.dmIoctl;
-  io.devCreate('k');
-  io.tableLoad({ name: 'k' }, [{ start: 0, length: 8, type: 'killer', params: '' }]);
-  await io.devResume({ name: 'k' });
+  await createDevice(kernel, 'k', [{ start: 0, length: 8, type: 'killer', params: '' }]);
   t.equal(await submitBioWait(new Bio(ReqOp.READ, io.deviceByName('k')!, 0, Buffer.alloc(512))), 'EIO');
   t.equal(endIoCalls, 0);
   await kernel.shutdown();

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { bootKernel, waitForSync, SyncTimeout } from '../../index.js';
-import { kernelWithDisks } from '../helpers/kernel.js';
+import { createDevice, kernelWithDisks } from '../helpers/kernel.js';
 import { sandbox, MAIN } from '../helpers/cli.js';
 
 const MIRROR = (len: number) => [{ start: 0, length: len, type: 'mirror', params: 'core 1 1024 2 /dev/loop0 0 /dev/loop1 0' }];
@@ -15,9 +15,7 @@ const MIRROR = (len: number) => [{ start: 0, length: len, type: 'mirror', params
 t.test('waitForSync on the virtual clock, with progress', async (t) => {
   const { kernel } = kernelWithDisks(t, 2, 65536);
   t.teardown(() => kernel.shutdown());
-  kernel.dmIoctl.devCreate('m');
-  kernel.dmIoctl.tableLoad({ name: 'm' }, MIRROR(65536));
-  await kernel.dmIoctl.devResume({ name: 'm' });
+  await createDevice(kernel, 'm', MIRROR(65536));
   await kernel.clock.settle();
   const seen: number[] = [];
   const p = await waitForSync(kernel, 'm', { onProgress: (x) => seen.push(x.inSync) });
@@ -32,21 +30,13 @@ t.test('waitForSync on the real clock; a linear device is refused; a stalled res
   const k = bootKernel();
   t.teardown(() => k.shutdown());
   for (const n of [0, 1]) { fs.writeFileSync(path.join(dir, `d${n}`), ''); fs.truncateSync(path.join(dir, `d${n}`), 16 << 20); k.loopAttach(n, path.join(dir, `d${n}`)); }
-  k.dmIoctl.devCreate('m');
-  k.dmIoctl.tableLoad({ name: 'm' }, MIRROR(32768));
-  await k.dmIoctl.devResume({ name: 'm' });
+  await createDevice(k, 'm', MIRROR(32768));
   t.same(await waitForSync(k, 'm'), { inSync: 32, regions: 32, health: 'AA' });
-  k.dmIoctl.devCreate('l');
-  k.dmIoctl.tableLoad({ name: 'l' }, [{ start: 0, length: 8, type: 'zero', params: '' }]);
-  await k.dmIoctl.devResume({ name: 'l' });
+  await createDevice(k, 'l', [{ start: 0, length: 8, type: 'zero', params: '' }]);
   await t.rejects(waitForSync(k, 'l'), /l: not a mirror/);
   // The primary leg behind a 20 s delay: the resync cannot finish in 300 ms.
-  k.dmIoctl.devCreate('slow');
-  k.dmIoctl.tableLoad({ name: 'slow' }, [{ start: 0, length: 32768, type: 'delay', params: '/dev/loop0 0 20000' }]);
-  await k.dmIoctl.devResume({ name: 'slow' });
-  k.dmIoctl.devCreate('s');
-  k.dmIoctl.tableLoad({ name: 's' }, [{ start: 0, length: 32768, type: 'mirror', params: 'core 1 1024 2 /dev/mapper/slow 0 /dev/loop1 0' }]);
-  await k.dmIoctl.devResume({ name: 's' });
+  await createDevice(k, 'slow', [{ start: 0, length: 32768, type: 'delay', params: '/dev/loop0 0 20000' }]);
+  await createDevice(k, 's', [{ start: 0, length: 32768, type: 'mirror', params: 'core 1 1024 2 /dev/mapper/slow 0 /dev/loop1 0' }]);
   const e = await waitForSync(k, 's', { timeoutMs: 300 }).catch((x: unknown) => x);
   t.ok(e instanceof SyncTimeout, 'SyncTimeout');
   t.match(String((e as Error).message), /^s: not in sync after 300 ms: 0\/32 regions, legs AA$/);
