@@ -201,7 +201,7 @@ t.test('fio (nbd engine) with verify on a mirror while a leg fails', { skip: nee
   const uri = (await ok(t, sb, 'dmsetup-ts', ['nbd', 'm'])).trim();
   const fio = execa('fio', ['--name=verify', '--ioengine=nbd', `--uri=${uri}`, '--rw=randwrite', '--bs=4k', '--size=8m',
     '--iodepth=4', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1', '--randrepeat=1', '--output-format=json'],
-    { reject: false, all: true, env: { PATH } });
+    { reject: false, all: true, env: { PATH }, cwd: sb.dir }); // fio writes its verify state file into its cwd
   let done = false;
   void fio.then(() => { done = true; });
   t.ok(await written(legs[1]!), 'fio\'s writes have reached the second leg');
