@@ -2,16 +2,22 @@
 // inactive tables, suspension, events, and the bio path that splits a bio at
 // target boundaries and hands the pieces to each target's map function.
 
-import { Bio, ReqOp, bioEndio, submitBio, type BlkStatus } from './bio.js';
+import { Bio, ReqOp, REQ_PREFLUSH, REQ_SYNC, bioEndio, submitBio, type BlkStatus } from './bio.js';
 import { DM_MAJOR, readaheadPages, stackingLimits, type BlockDevice, type QueueLimits } from './block.js';
 import { DmEndio, DmMapio } from './dm-target.js';
 import type { Errno } from './errno.js';
 import type { DmTable, TableTarget } from './dm-table.js';
 import type { Kernel } from './kernel.js';
 import { DmStats } from './dm-stats.js';
+import { WorkStruct, Workqueue } from './workqueue.js';
 
 /** One bio from above, tracked until every piece sent to the targets completes (struct dm_io). */
 interface DmIo { orig: Bio; pending: number; status: BlkStatus }
+
+/** bio_is_flush_with_data: REQ_PREFLUSH and a payload (the flush goes first, the data after it). */
+function bioIsFlushWithData(bio: Bio): boolean {
+  return (bio.flags & REQ_PREFLUSH) !== 0 && bio.size > 0;
+}
 
 export class MappedDevice implements BlockDevice {
   readonly major = DM_MAJOR;
@@ -47,11 +53,15 @@ export class MappedDevice implements BlockDevice {
   private tableDevices = new Map<BlockDevice, number>();
   /** Serialises suspend/resume/swap, as md->suspend_lock does. */
   private suspendLock: Promise<void> = Promise.resolve();
+  /** md->wq and md->work (dm_wq_work): submits the deferred bios unless I/O is blocked for a suspend. */
+  private readonly wq: Workqueue;
+  private readonly work = new WorkStruct(() => this.wqWork());
 
   constructor(readonly kernel: Kernel, public name: string, readonly minor: number) {
     this.diskName = `dm-${minor}`;
     this.kernelName = `${DM_MAJOR}:${minor}`;
     this.stats = new DmStats(kernel.clock, (prefix) => kernel.klog.prefixed(prefix));
+    this.wq = new Workqueue(kernel.clock, `kdmflush/${this.kernelName}`);
   }
 
   sizeSectors(): number { return this.live?.sizeSectors() ?? 0; }
@@ -104,10 +114,13 @@ export class MappedDevice implements BlockDevice {
     if (!map) { bioEndio(bio, 'EIO'); return; }
     const io: DmIo = { orig: bio, pending: 1, status: 0 };
     this.inflight++;
-    if (bio.op === ReqOp.FLUSH) {
+    if (bio.op === ReqOp.FLUSH || bio.flags & REQ_PREFLUSH) {
+      // __send_empty_flush: every target gets its num_flush_bios empty flushes
+      // (REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC); a payload is submitted once they
+      // are done, without REQ_PREFLUSH (decPending), so no target sees a flush with data.
       for (const t of map.targets) {
         const n = t.ti.numFlushBios;
-        for (let i = 0; i < n; i++) this.mapClone(io, t, new Bio(ReqOp.FLUSH, this, t.beginSector, bio.data, null, bio.flags), i);
+        for (let i = 0; i < n; i++) this.mapClone(io, t, new Bio(ReqOp.FLUSH, this, t.beginSector, Buffer.alloc(0), null, bio.flags | REQ_PREFLUSH | REQ_SYNC), i);
       }
     } else {
       this.splitAndProcess(io, map);
@@ -192,7 +205,25 @@ export class MappedDevice implements BlockDevice {
       status = 'EIO';
     }
     this.wakeDrain();
+    if (bioIsFlushWithData(io.orig)) {
+      // __dm_io_complete: the preflush is done; reissue the payload without
+      // REQ_PREFLUSH (6.1 does so whatever the flush's status).
+      io.orig.flags &= ~REQ_PREFLUSH;
+      this.queueIo(io.orig);
+      return;
+    }
     bioEndio(io.orig, status);
+  }
+
+  /** queue_io: add the bio to the deferred list and kick md->work. */
+  private queueIo(bio: Bio): void {
+    this.deferred.push(bio);
+    this.wq.queueWork(this.work);
+  }
+
+  /** dm_wq_work: submit the deferred bios while I/O is not blocked for a suspend. */
+  private wqWork(): void {
+    while (!this.blockIo && this.deferred.length) this.submitBio(this.deferred.shift()!);
   }
 
   private wakeDrain(): void {

@@ -14,7 +14,7 @@ import { RatelimitSite, type DmLogger } from '../../kernel/klog.js';
 import { scheduleWork, flushWork, WorkStruct, Workqueue } from '../../kernel/workqueue.js';
 import { dmDirtyLogCreate, EWOULDBLOCK, type DirtyLog } from './dirty-log.js';
 import { mirrorHooks, type MirrorHooks } from './patches.js';
-import { DM_RH_CLEAN, DM_RH_DIRTY, DM_RH_NOSYNC, DM_RH_RECOVERING, RegionHash, type Region } from './region-hash.js';
+import { DM_RH_CLEAN, DM_RH_DIRTY, DM_RH_NOSYNC, DM_RH_RECOVERING, RegionHash, isFlushOrDiscard, type Region } from './region-hash.js';
 
 /** Maximum number of regions recovered in parallel. */
 const MAX_RECOVERY = 1;
@@ -366,7 +366,7 @@ export class MirrorSet implements Target {
     const log = this.dirtyLog;
     const isRemoteRecovering = this.hooks.isRemoteRecovering(log);
     for (const bio of writes) {
-      if (bio.isEmptyFlush() || (bio.flags & REQ_PREFLUSH) || bio.op === ReqOp.DISCARD) { sync.push(bio); continue; }
+      if (isFlushOrDiscard(bio)) { sync.push(bio); continue; }
       const region = this.rh.bioToRegion(bio);
       if (isRemoteRecovering && await isRemoteRecovering(region)) {
         requeue.push(bio);
@@ -460,7 +460,7 @@ export class MirrorSet implements Target {
   endIo(bio: Bio, error: BlkStatus): DmEndio {
     const rec = this.record(bio);
     if (bio.isWrite()) {
-      if (!bio.isEmptyFlush() && !(bio.flags & REQ_PREFLUSH) && bio.op !== ReqOp.DISCARD) this.rh.dec(rec.writeRegion);
+      if (!isFlushOrDiscard(bio)) this.rh.dec(rec.writeRegion);
       return DmEndio.DONE;
     }
     if (error === 'EOPNOTSUPP' || bio.flags & REQ_RAHEAD) { rec.details = null; return DmEndio.DONE; }

@@ -2,7 +2,7 @@
 // states (clean, dirty, nosync, recovering), and the lists that move them on.
 // Only "interesting" regions have an entry; everything else is the log's word.
 
-import { ReqOp, type Bio } from '../../kernel/bio.js';
+import { ReqOp, REQ_PREFLUSH, type Bio } from '../../kernel/bio.js';
 import type { DirtyLog } from './dirty-log.js';
 
 export const DM_RH_CLEAN = 0x01;
@@ -27,8 +27,17 @@ export interface RegionHashOwner {
   wakeupAllRecoveryWaiters(): void;
 }
 
-function isFlushOrDiscard(bio: Bio): boolean {
-  return bio.isEmptyFlush() || bio.op === ReqOp.DISCARD;
+/** bio->bi_opf & REQ_PREFLUSH: a flush (our FLUSH op, or any bio with the flag). */
+export function isPreflush(bio: Bio): boolean {
+  return bio.op === ReqOp.FLUSH || (bio.flags & REQ_PREFLUSH) !== 0;
+}
+
+/**
+ * What dm_rh_inc_pending skips, and mirror_end_io does not dm_rh_dec: flushes
+ * and discards. One predicate for both, so a write counted is a write dropped.
+ */
+export function isFlushOrDiscard(bio: Bio): boolean {
+  return isPreflush(bio) || bio.op === ReqOp.DISCARD;
 }
 
 export class RegionHash {
@@ -111,7 +120,7 @@ export class RegionHash {
 
   /** dm_rh_mark_nosync: a write failed on some leg. */
   async markNosync(bio: Bio): Promise<void> {
-    if (bio.isEmptyFlush()) { this.flushFailure = true; return; }
+    if (isPreflush(bio)) { this.flushFailure = true; return; }
     if (bio.op === ReqOp.DISCARD) return;
     const region = this.bioToRegion(bio);
     await this.log.setRegionSync(region, 0);
