@@ -5,6 +5,7 @@
 import { strerror, KernelError, type Errno } from '../kernel/errno.js';
 import type { DmInfo, TargetSpec, DeviceListEntry } from '../kernel/dm-ioctl.js';
 import { KernelClient, KernelUnreachable, sharedKernelNote } from './client.js';
+import { isPacked, unpackRecords, type PackedRecords } from '../kernel/protocol.js';
 import type { Output } from './output.js';
 
 export const LIBRARY_VERSION = '1.02.185 (2022-05-18)';
@@ -71,7 +72,8 @@ export class Libdm {
     }
     if (op === 'tableLoad') args = tableLoadArgs(args);
     try {
-      const result = (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
+      let result = (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
+      if (args.packed && isPacked(result)) result = unpackRecords(result) as T;
       return this.resultNamesOk(op, result) ? result : null;
     } catch (e) {
       if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
@@ -268,7 +270,7 @@ export class Libdm {
 
   // ---- convenience tasks ------------------------------------------------------
 
-  listDevices(): Promise<DeviceListEntry[] | null> { return this.task<DeviceListEntry[]>('names', 'listDevices', null); }
+  listDevices(): Promise<DeviceListEntry[] | null> { return this.task<DeviceListEntry[]>('names', 'listDevices', null, { packed: true }); }
 
   /** DM_DEVICE_INFO; null when the device does not exist (ENXIO is not logged). */
   info(dev: TaskDevice, inactive = false): Promise<DmInfo | null> {
@@ -295,7 +297,9 @@ export class Libdm {
     const batch = this.client().then(async (c) => {
       for (const name of names) refs.push(this.ref({ name }));
       try {
-        return (await c.call<Array<{ result?: DmInfo; errno?: Errno }>>('devStatusEach', { refs: refs.filter((x) => x !== null), inactive })).result;
+        const each = (await c.call<PackedRecords | Array<{ result?: DmInfo; errno?: Errno }>>('devStatusEach', { refs: refs.filter((x) => x !== null), inactive, packed: true })).result;
+        if (!isPacked(each)) return each;
+        return unpackRecords<DmInfo>(each).map((x) => (typeof x === 'string' ? { errno: x as Errno } : { result: x }));
       } catch (e) {
         if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
         if (e instanceof KernelError && e.errno === 'ENOSYS') return null; // a kernel process from before this request: one by one

@@ -9,6 +9,8 @@ export interface Response { ok: boolean; result?: unknown; errno?: string; messa
 export interface Frame<T> { head: T; payload: Buffer | null }
 
 const BIGINT_TAG = '$u64';
+/** Payloads up to this size are copied into the frame's one buffer (larger: one concat). */
+const INLINE_PAYLOAD = 64 << 10;
 
 function replacer(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? { [BIGINT_TAG]: v.toString() } : v;
@@ -22,13 +24,35 @@ function reviver(_k: string, v: unknown): unknown {
   return v;
 }
 
+/**
+ * JSON text of a frame's header. A replacer function takes JSON.stringify off
+ * its fast path (a big reply cost several times as much), so it is used only
+ * for a header holding a bigint, which plain stringify refuses with a TypeError.
+ */
+function headText(head: unknown): string {
+  try {
+    return JSON.stringify(head);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    return JSON.stringify(head, replacer);
+  }
+}
+
 export function encodeFrame(head: unknown, payload: Buffer | null = null): Buffer {
-  const json = Buffer.from(JSON.stringify(head, replacer));
-  const hdr = Buffer.allocUnsafe(4);
-  hdr.writeUInt32BE(json.length);
-  const plen = Buffer.allocUnsafe(4);
-  plen.writeUInt32BE(payload ? payload.length : 0);
-  return payload && payload.length ? Buffer.concat([hdr, json, plen, payload]) : Buffer.concat([hdr, json, plen]);
+  const text = headText(head);
+  const jlen = Buffer.byteLength(text);
+  const plen = payload ? payload.length : 0;
+  // Header, JSON and payload length in one buffer; the payload joined only when there is one.
+  const frame = Buffer.allocUnsafe(8 + jlen + (plen && plen <= INLINE_PAYLOAD ? plen : 0));
+  frame.writeUInt32BE(jlen, 0);
+  frame.write(text, 4, 'utf8');
+  frame.writeUInt32BE(plen, 4 + jlen);
+  if (!plen) return frame;
+  if (plen <= INLINE_PAYLOAD) {
+    payload!.copy(frame, 8 + jlen);
+    return frame;
+  }
+  return Buffer.concat([frame, payload!]);
 }
 
 /** Accumulates bytes from a stream and yields whole frames. */
@@ -77,4 +101,50 @@ export class FrameReader<T> {
     }
     return this.chunks[0]!;
   }
+}
+
+/**
+ * A big reply's list of records of one shape (1,000 devices' info, 10,000
+ * names) as a table: the keys once, then each record's values in that order;
+ * a string in the list (an errno) stays a string. A third of the JSON, parsed
+ * several times faster. Asked for by the client (`packed: true`), so a client
+ * from before gets the plain list.
+ */
+export interface PackedRecords { keys: string[]; rows: Array<unknown[] | string> }
+
+/** The records as a table, or null when they are not all of one shape (then send them plain). */
+export function packRecords(records: ReadonlyArray<object | string>): PackedRecords | null {
+  const first = records.find((r) => typeof r !== 'string');
+  const keys = first ? Object.keys(first) : [];
+  const rows: Array<unknown[] | string> = [];
+  for (const rec of records) {
+    if (typeof rec === 'string') { rows.push(rec); continue; }
+    const o = rec as Record<string, unknown>;
+    const row = new Array<unknown>(keys.length);
+    let n = 0;
+    for (const k in o) {
+      // Same keys in the same order, and no undefined (which plain JSON would drop from an object).
+      if (k !== keys[n] || o[k] === undefined) return null;
+      row[n++] = o[k];
+    }
+    if (n !== keys.length) return null;
+    rows.push(row);
+  }
+  return { keys, rows };
+}
+
+/** The records again, as the plain list's JSON would have given them. */
+export function unpackRecords<T>(p: PackedRecords): Array<T | string> {
+  const { keys, rows } = p;
+  return rows.map((row) => {
+    if (typeof row === 'string') return row;
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) o[keys[i]!] = row[i];
+    return o as T;
+  });
+}
+
+/** A reply that may be packed (a kernel process from before answers with the plain list). */
+export function isPacked(x: unknown): x is PackedRecords {
+  return x !== null && typeof x === 'object' && !Array.isArray(x) && Array.isArray((x as PackedRecords).keys) && Array.isArray((x as PackedRecords).rows);
 }

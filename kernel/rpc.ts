@@ -5,6 +5,7 @@
 
 import * as path from 'node:path';
 import { KernelError, isErrno } from './errno.js';
+import { packRecords } from './protocol.js';
 import { blkdevRead, blkdevWrite } from './blkdev-io.js';
 import { bufferedRead, bufferedWrite } from './blkdev-pagecache.js';
 import { formatLogLine } from './klog.js';
@@ -31,7 +32,10 @@ function blockDevice(k: Kernel, dev: string): BlockDevice {
 export const OPS: Record<string, Op> = {
   // ---- device-mapper control (dm-ioctl) ----
   version: (k) => r(k.dmIoctl.version()),
-  listDevices: (k) => r(k.dmIoctl.listDevices()),
+  listDevices: (k, a) => {
+    const list = k.dmIoctl.listDevices();
+    return r((a.packed && packRecords(list)) || list);
+  },
   listVersions: (k) => r(k.dmIoctl.listVersions()),
   targetVersion: (k, a) => r(k.dmIoctl.targetVersion(String(a.name))),
   devCreate: (k, a) => r(k.dmIoctl.devCreate(String(a.name), a.uuid ? String(a.uuid) : '', a.minor as number | undefined)),
@@ -42,14 +46,18 @@ export const OPS: Record<string, Op> = {
   devResume: async (k, a) => r(await k.dmIoctl.devResume(ref(a), Boolean(a.noflush))),
   devStatus: (k, a) => r(k.dmIoctl.devStatus(ref(a), Boolean(a.inactive))),
   /** DM_DEV_STATUS for each of several devices in one request (a report over every device): one answer each, an errno or the info. */
-  devStatusEach: (k, a) => r((a.refs as DevRef[]).map((d) => {
-    try {
-      return { result: k.dmIoctl.devStatus(d, Boolean(a.inactive)) };
-    } catch (e) {
-      if (!(e instanceof KernelError)) throw e;
-      return { errno: e.errno };
-    }
-  })),
+  devStatusEach: (k, a) => {
+    const each = (a.refs as DevRef[]).map((d) => {
+      try {
+        return { result: k.dmIoctl.devStatus(d, Boolean(a.inactive)) };
+      } catch (e) {
+        if (!(e instanceof KernelError)) throw e;
+        return { errno: e.errno };
+      }
+    });
+    // Packed: the info, or the errno as a string.
+    return r((a.packed && packRecords(each.map((x) => x.result ?? x.errno!))) || each);
+  },
   devWait: async (k, a) => r(await k.dmIoctl.devWait(ref(a), Number(a.eventNr ?? 0))),
   tableLoad: (k, a) => r(k.dmIoctl.tableLoad(ref(a), a.targets as TargetSpec[], Boolean(a.readOnly), typeof a.attachCwd === 'string' ? a.attachCwd : undefined)),
   tableClear: (k, a) => r(k.dmIoctl.tableClear(ref(a))),
