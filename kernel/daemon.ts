@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { bootKernel } from '../targets/modules.js';
 import { parsePatches, PATCHES_ENV } from '../targets/mirror/patches.js';
 import { ensureRuntimeDir, LAST_NAME, PID_NAME, recordedPid, runtimeDir, SOCKET_NAME } from './runtime-dir.js';
-import { listenExclusive, serve } from './server.js';
+import { keepRunning, listenExclusive, serve } from './server.js';
 import { NBD_SOCKET_NAME, nbdServer } from './nbd.js';
 
 async function main(): Promise<void> {
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   ensureRuntimeDir(dir);
   const sockPath = path.join(dir, SOCKET_NAME);
   const kernel = bootKernel({ virtualClock: process.env.DMSETUP_TS_CLOCK === 'virtual', patches: parsePatches(process.env[PATCHES_ENV] ?? '') });
+  keepRunning(kernel);
   const server = net.createServer();
   let stopping = false;
   const stop = async () => {

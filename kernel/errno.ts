@@ -37,5 +37,5 @@ export class KernelError extends Error {
 }
 
 export function isErrno(x: unknown): x is Errno {
-  return typeof x === 'string' && x in ERRNO;
+  return typeof x === 'string' && Object.hasOwn(ERRNO, x);
 }

@@ -6,7 +6,8 @@
 
 export interface Request { op: string; args?: Record<string, unknown> }
 export interface Response { ok: boolean; result?: unknown; errno?: string; message?: string }
-export interface Frame<T> { head: T; payload: Buffer | null }
+/** bad: why the frame could not be read (its head is then undefined). */
+export interface Frame<T> { head: T; payload: Buffer | null; bad?: string }
 
 const BIGINT_TAG = '$u64';
 /** Payloads up to this size are copied into the frame's one buffer (larger: one concat). */
@@ -55,10 +56,31 @@ export function encodeFrame(head: unknown, payload: Buffer | null = null): Buffe
   return Buffer.concat([frame, payload!]);
 }
 
-/** Accumulates bytes from a stream and yields whole frames. */
+/**
+ * The largest request head the kernel process reads (JSON text; a table's
+ * lines travel in it): our own bound, below V8's longest string. A longer
+ * head is skipped unread and the request refused.
+ */
+export const MAX_HEAD_BYTES = 256 << 20;
+/** The largest payload of a request (the data of one write). */
+export const MAX_PAYLOAD_BYTES = 1 << 30;
+
+export interface FrameLimits { head: number; payload: number }
+
+/**
+ * Accumulates bytes from a stream and yields whole frames. With limits, a
+ * frame too large or whose head is not JSON is yielded as {bad: why} (its
+ * bytes skipped as they arrive, never held), and the stream goes on with the
+ * next frame; without, such a frame throws.
+ */
 export class FrameReader<T> {
   private chunks: Buffer[] = [];
   private have = 0;
+  /** Bytes of an over-limit frame still to skip; then its payload length (after a head), then the frame is done. */
+  private skip = 0;
+  private skipping: { why: string; then: 'payload-length' | 'done' } | null = null;
+
+  constructor(private readonly limits?: FrameLimits) {}
 
   push(chunk: Buffer): Frame<T>[] {
     this.chunks.push(chunk);
@@ -67,29 +89,79 @@ export class FrameReader<T> {
     for (;;) {
       const f = this.next();
       if (!f) break;
+      if (f.bad !== undefined && !this.limits) throw new Error(f.bad);
       out.push(f);
     }
     return out;
   }
 
   private next(): Frame<T> | null {
+    if (this.skipping) return this.skipOn();
     if (this.have < 8) return null;
     const jlen = this.front(4).readUInt32BE(0);
+    if (this.limits && jlen > this.limits.head) {
+      this.drop(4);
+      this.skip = jlen;
+      this.skipping = { why: `request head of ${jlen} bytes (at most ${this.limits.head})`, then: 'payload-length' };
+      return this.skipOn();
+    }
     if (this.have < 8 + jlen) return null;
     const plen = this.front(8 + jlen).readUInt32BE(4 + jlen);
+    if (this.limits && plen > this.limits.payload) {
+      this.drop(8 + jlen);
+      this.skip = plen;
+      this.skipping = { why: `request payload of ${plen} bytes (at most ${this.limits.payload})`, then: 'done' };
+      return this.skipOn();
+    }
     const total = 8 + jlen + plen;
     if (this.have < total) return null;
     // Join the chunks only once the whole frame is here (a payload may be hundreds of MiB).
     const buf = this.front(total);
-    const text = buf.toString('utf8', 4, 4 + jlen);
-    // Only a frame that carries a bigint pays for the reviver.
-    const head = (text.includes(BIGINT_TAG) ? JSON.parse(text, reviver) : JSON.parse(text)) as T;
     const payload = plen ? buf.subarray(8 + jlen, total) : null;
-    const rest = buf.subarray(total);
-    this.chunks[0] = rest;
-    if (!rest.length) this.chunks.shift();
-    this.have -= total;
-    return { head, payload };
+    let head: T | undefined, bad: string | undefined;
+    try {
+      const text = buf.toString('utf8', 4, 4 + jlen);
+      // Only a frame that carries a bigint pays for the reviver.
+      head = (text.includes(BIGINT_TAG) ? JSON.parse(text, reviver) : JSON.parse(text)) as T;
+    } catch (e) {
+      bad = `request head is not JSON (${(e as Error).message})`;
+    }
+    this.drop(total);
+    return bad === undefined ? { head: head as T, payload } : { head: undefined as T, payload: null, bad };
+  }
+
+  /** Go on skipping an over-limit frame; the frame once its last byte has gone by. */
+  private skipOn(): Frame<T> | null {
+    for (;;) {
+      const n = Math.min(this.skip, this.have);
+      if (n) this.drop(n);
+      this.skip -= n;
+      if (this.skip > 0) return null;
+      const s = this.skipping!;
+      if (s.then === 'done') {
+        this.skipping = null;
+        return { head: undefined as T, payload: null, bad: s.why };
+      }
+      if (this.have < 4) return null;
+      this.skip = this.front(4).readUInt32BE(0);
+      this.drop(4);
+      s.then = 'done';
+    }
+  }
+
+  /** Forget the first n bytes (all present). */
+  private drop(n: number): void {
+    this.have -= n;
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= n) {
+        n -= c.length;
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = c.subarray(n);
+        n = 0;
+      }
+    }
   }
 
   /** The first chunk, grown by joining the following ones until it holds n bytes. */

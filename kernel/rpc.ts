@@ -29,7 +29,7 @@ function blockDevice(k: Kernel, dev: string): BlockDevice {
   return bdev;
 }
 
-export const OPS: Record<string, Op> = {
+const OP_TABLE: Record<string, Op> = {
   // ---- device-mapper control (dm-ioctl) ----
   version: (k) => r(k.dmIoctl.version()),
   listDevices: (k, a) => {
@@ -146,8 +146,12 @@ export const OPS: Record<string, Op> = {
   patches: (k) => r(Object.fromEntries(k.patches)),
 };
 
+/** The operations by name (a Map: no name such as __proto__ or toString reaches anything but these). */
+export const OPS: ReadonlyMap<string, Op> = new Map(Object.entries(OP_TABLE));
+
+/** Run one operation; args as kernel/rpc-args.ts checked them. */
 export async function dispatch(k: Kernel, op: string, args: Args, payload: Buffer | null): Promise<RpcReply> {
-  const fn = OPS[op];
+  const fn = OPS.get(op);
   if (!fn) throw new KernelError('ENOSYS', `unknown operation ${op}`);
   return fn(k, args, payload);
 }

@@ -4,48 +4,87 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { encodeFrame, FrameReader, type Request } from './protocol.js';
+import { encodeFrame, FrameReader, MAX_HEAD_BYTES, MAX_PAYLOAD_BYTES, type Frame, type Response } from './protocol.js';
+import { checkRequest } from './rpc-args.js';
 import { dispatch, errnoOf } from './rpc.js';
 import { KernelError } from './errno.js';
 import type { Kernel } from './kernel.js';
 
 export interface KernelServer { close(): Promise<void> }
 
+/**
+ * Serve the kernel on server's connections. Every request is checked against
+ * its operation's schema first (kernel/rpc-args.ts); a malformed one, or one
+ * whose operation fails in a way the kernel did not mean, is answered with an
+ * error on its own connection, and everyone else's devices go on.
+ */
 export function serve(kernel: Kernel, server: net.Server, onStop: () => void): void {
   server.on('connection', (sock) => {
-    const reader = new FrameReader<Request>();
+    const reader = new FrameReader<unknown>({ head: MAX_HEAD_BYTES, payload: MAX_PAYLOAD_BYTES });
     let chain = Promise.resolve();
     sock.on('data', (chunk) => {
       let frames;
       try {
         frames = reader.push(chunk);
-      } catch {
+      } catch (e) {
+        internalError(kernel, 'reading a request', e);
         sock.destroy();
         return;
       }
       for (const f of frames) {
-        chain = chain.then(() => handle(f.head, f.payload));
+        chain = chain.then(() => handle(f)).catch((e) => internalError(kernel, 'answering a request', e));
       }
     });
     sock.on('error', () => undefined);
 
-    async function handle(req: Request, payload: Buffer | null): Promise<void> {
+    const reply = (head: Response, payload: Buffer | null = null) => {
+      if (!sock.destroyed && sock.writable) sock.write(encodeFrame(head, payload));
+    };
+
+    async function handle(f: Frame<unknown>): Promise<void> {
+      let req: { op: string; args: Record<string, unknown> };
+      try {
+        if (f.bad !== undefined) throw new KernelError('EINVAL', `malformed request: ${f.bad}`);
+        req = checkRequest(f.head);
+      } catch (e) {
+        const err = e as KernelError;
+        kernel.klog.printk('warn', `dmsetup-ts: refused a request: ${err.message}`);
+        reply({ ok: false, errno: err.errno, message: err.message });
+        return;
+      }
       if (req.op === 'stop') {
-        sock.end(encodeFrame({ ok: true, result: null }));
+        if (!sock.destroyed) sock.end(encodeFrame({ ok: true, result: null }));
         onStop();
         return;
       }
       try {
-        const reply = await dispatch(kernel, req.op, req.args ?? {}, payload);
-        if (!sock.destroyed) sock.write(encodeFrame({ ok: true, result: reply.result ?? null }, reply.payload ?? null));
+        const r = await dispatch(kernel, req.op, req.args, f.payload);
+        reply({ ok: true, result: r.result ?? null }, r.payload ?? null);
       } catch (e) {
         const errno = errnoOf(e);
         const message = e instanceof KernelError ? e.message : String((e as Error)?.message ?? e);
         if (!(e instanceof KernelError)) kernel.klog.printk('err', `dmsetup-ts: internal error in ${req.op}: ${message}`);
-        if (!sock.destroyed) sock.write(encodeFrame({ ok: false, errno, message }));
+        reply({ ok: false, errno, message });
       }
     }
   });
+}
+
+/** Something went wrong outside any one request: say so in the kernel log, and go on. */
+function internalError(kernel: Kernel, what: string, e: unknown): void {
+  try {
+    kernel.klog.printk('err', `dmsetup-ts: internal error ${what}: ${String((e as Error)?.stack ?? e)}`);
+  } catch { /* nothing left to tell */ }
+}
+
+/**
+ * The kernel process's last line of defence: a rejection or exception that
+ * escaped every handler is logged to the kernel log, and the process (and
+ * everyone's devices) stays up.
+ */
+export function keepRunning(kernel: Kernel): void {
+  process.on('unhandledRejection', (e) => internalError(kernel, '(unhandled rejection)', e));
+  process.on('uncaughtException', (e) => internalError(kernel, '(uncaught exception)', e));
 }
 
 /** Listen on sockPath unless a live kernel already does (then resolve false). */
