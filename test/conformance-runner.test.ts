@@ -104,7 +104,8 @@ t.test('--update refuses in a kernel-recorded folder and writes goldens elsewher
 t.test('--jobs runs scenarios in parallel and still reports them in order', async (t) => {
   const files: Record<string, string> = {};
   for (const n of [1, 2, 3, 4]) {
-    files[`s${n}.sh`] = `sleep ${n === 1 ? 3 : 2}\necho ${n}\n`;
+    // Waits without `sleep`, which would make it a timed scenario, run alone.
+    files[`s${n}.sh`] = `timeout ${n === 1 ? 3 : 2} tail -f /dev/null\necho ${n}\n`;
     files[`s${n}.out`] = `${n}\n`;
   }
   const dir = t.testdir(files);
@@ -114,6 +115,37 @@ t.test('--jobs runs scenarios in parallel and still reports them in order', asyn
   t.equal(r.exitCode, 0);
   t.ok(took < 6000, `4 scenarios of 2-3 s took ${took} ms with --jobs 4 (one at a time: 9 s)`);
   t.match(r.tap, /ok 1 - s1\nok 2 - s2\nok 3 - s3\nok 4 - s4\n/);
+});
+
+t.test('a scenario timed by the wall clock (sleep, /proc/uptime) runs alone', async (t) => {
+  const files: Record<string, string> = {};
+  // Each scenario notes when it starts and ends; the timed ones must overlap nothing.
+  const log = t.testdir({});
+  const body = (n: number, wait: string) => `echo "start ${n} $(date +%s%N)" >> ${log}/log\n${wait}\necho "end ${n} $(date +%s%N)" >> ${log}/log\necho ${n}\n`;
+  files['s1.sh'] = body(1, 'timeout 1 tail -f /dev/null');
+  files['s2.sh'] = body(2, 'sleep 1');
+  files['s3.sh'] = body(3, 'timeout 1 tail -f /dev/null');
+  files['s4.sh'] = body(4, 'timeout 1 tail -f /dev/null');
+  files['s5.sh'] = `# sleep in a comment does not count\n${body(5, 'cut -d" " -f1 /proc/uptime >/dev/null; timeout 1 tail -f /dev/null')}`;
+  for (const n of [1, 2, 3, 4, 5]) files[`s${n}.out`] = `${n}\n`;
+  const dir = t.testdir(files);
+  const r = await run({ paths: [dir], jobs: 4, timeoutSeconds: 30 });
+  t.equal(r.exitCode, 0);
+  t.same(r.results.map((x) => x.scenario.timed), [false, true, false, false, true], 'sleep and /proc/uptime make a scenario timed');
+  const spans = new Map<number, [bigint, bigint]>();
+  for (const line of fs.readFileSync(path.join(log, 'log'), 'utf8').trim().split('\n')) {
+    const [what, n, ns] = line.split(' ');
+    const span = spans.get(Number(n)) ?? [0n, 0n];
+    span[what === 'start' ? 0 : 1] = BigInt(ns!);
+    spans.set(Number(n), span);
+  }
+  const overlap = (a: [bigint, bigint], b: [bigint, bigint]) => a[0] < b[1] && b[0] < a[1];
+  for (const n of [2, 5]) {
+    const others = [...spans].filter(([m, span]) => m !== n && overlap(span, spans.get(n)!)).map(([m]) => m);
+    t.same(others, [], `timed s${n} ran alone`);
+  }
+  t.ok(overlap(spans.get(3)!, spans.get(4)!), 'untimed s3 and s4 ran together');
+  t.match(r.tap, /ok 1 - s1\nok 2 - s2\nok 3 - s3\nok 4 - s4\nok 5 - s5\n/);
 });
 
 t.test('a scenario in PENDING is reported as TODO and does not fail the run', async (t) => {

@@ -12,6 +12,11 @@ export interface Scenario {
   readonly golden: string;
   /** Whether `golden` exists. */
   readonly hasGolden: boolean;
+  /**
+   * Its steps are timed by the wall clock (`sleep`, /proc/uptime): what it
+   * prints depends on how long each command takes, so it runs alone.
+   */
+  readonly timed: boolean;
 }
 
 /** A bad command line or scenario set: the CLI prints it and exits 2. */
@@ -52,7 +57,17 @@ export function discoverScenarios(paths: readonly string[], expectedDir?: string
   return [...new Set(scripts)].map((script) => locate(script, expectedDir));
 }
 
+/** A `sleep` or a read of /proc/uptime outside comments. */
+function isTimed(script: string): boolean {
+  const code = fs.readFileSync(script, 'utf8').replace(/^\s*#.*$/gm, '');
+  return /(^|[\s;&|(])sleep\s|\/proc\/uptime/m.test(code);
+}
+
 function locate(script: string, expectedDir?: string): Scenario {
+  return { ...locateGolden(script, expectedDir), timed: isTimed(script) };
+}
+
+function locateGolden(script: string, expectedDir?: string): Omit<Scenario, 'timed'> {
   const name = path.basename(script, '.sh');
   const dir = path.dirname(script);
   const file = `${name}.out`;

@@ -156,6 +156,38 @@ export function testPoint(r: ScenarioResult): TestPoint {
 }
 
 /**
+ * Starts every scenario, `jobs` at a time and in order, except that a timed
+ * one (see Scenario.timed) waits until the others have finished and runs
+ * alone: its windows are seconds wide and each command of it must cost what
+ * it costs on an idle machine. Returns each scenario's result, in order.
+ */
+export function scheduleScenarios<T>(scenarios: readonly Scenario[], jobs: number, check: (s: Scenario) => Promise<T>): Promise<T>[] {
+  let running = 0;
+  let next = 0;
+  const results = scenarios.map(() => {
+    let resolve!: (r: T) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  });
+  const startMore = () => {
+    while (next < scenarios.length) {
+      const s = scenarios[next]!;
+      const alone = s.timed;
+      if (alone ? running > 0 : running >= Math.max(1, jobs)) return;
+      const i = next++;
+      running += alone ? Math.max(1, jobs) : 1;
+      check(s).then(results[i]!.resolve, results[i]!.reject).finally(() => {
+        running -= alone ? Math.max(1, jobs) : 1;
+        startMore();
+      });
+    }
+  };
+  startMore();
+  return results.map((r) => r.promise);
+}
+
+/**
  * Runs everything `opts` names and writes TAP to `write`. Returns the exit
  * status: 0 when every scenario not in PENDING passed, 1 otherwise. Throws
  * UsageError for a bad command line (the CLI exits 2).
@@ -178,7 +210,6 @@ export async function runConformance(
     }
   }
   const results: (ScenarioResult | undefined)[] = new Array(scenarios.length);
-  let next = 0;
   let reported = 0;
   const flush = () => {
     for (let r = results[reported]; r !== undefined; r = results[++reported]) {
@@ -186,15 +217,8 @@ export async function runConformance(
       if (r.todo !== undefined && r.ok) tap.comment(`${r.scenario.name} passes now: remove it from PENDING`);
     }
   };
-  const worker = async () => {
-    while (next < scenarios.length) {
-      const i = next++;
-      const s = scenarios[i]!;
-      results[i] = await checkScenario(s, opts, pending.get(s.name));
-      flush();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, scenarios.length) }, worker));
+  const run = scheduleScenarios(scenarios, jobs, (s) => checkScenario(s, opts, pending.get(s.name)));
+  await Promise.all(run.map(async (p, i) => { results[i] = await p; flush(); }));
   tap.summary();
   return { exitCode: tap.tally.failed > 0 ? 1 : 0, results: results as ScenarioResult[] };
 }
