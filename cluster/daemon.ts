@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { encodeFrame, FrameReader, type Request } from '../kernel/protocol.js';
 import { ensureRuntimeDir, nodeDir, runtimeDir, SOCKET_NAME } from '../kernel/runtime-dir.js';
-import { listenExclusive, serve } from '../kernel/server.js';
+import { listenExclusive, privateSocketGuard, serve } from '../kernel/server.js';
 import { Cluster } from './cluster.js';
 import { COROSYNC_DEFAULT_TIMINGS } from './cpg.js';
 import { CONTROL_SOCKET, type ClusterConfig, type ClusterStatus } from './control.js';
@@ -31,6 +31,7 @@ function outOfSync(bits: Uint32Array, count: number): string {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ClusterConfig;
+  process.umask(0o077); // every socket and file of ours is its owner's only
   const dir = runtimeDir();
   ensureRuntimeDir(dir);
   const cluster = new Cluster({
@@ -61,8 +62,9 @@ async function main(): Promise<void> {
     const conns = new Set<net.Socket>();
     server.on('connection', (s) => { conns.add(s); s.on('close', () => conns.delete(s)); });
     // `dmsetup-ts kernel stop` on a node: that node shuts down cleanly (its mirrors leave their groups).
-    serve(n.kernel!, server, () => void n.shutdown().then(() => unserve(n.id)));
+    serve(n.kernel!, server, () => void n.shutdown().then(() => unserve(n.id)), privateSocketGuard([dir, nd], sockPath));
     await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(sockPath, resolve); });
+    fs.chmodSync(sockPath, 0o600); // owner-only whatever the umask was
     served.set(n.id, { server, conns, sockPath, ino: fs.statSync(sockPath).ino });
   };
 

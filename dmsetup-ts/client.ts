@@ -43,10 +43,11 @@ export class KernelClient {
    * false). With DMSETUP_TS_NODE set, the kernel of that cluster node, never started here.
    */
   static async connect(opts: { start?: boolean } = {}): Promise<KernelClient> {
-    const dir = runtimeDir();
+    let dir: string;
     let node: number | undefined;
     let timeoutS: number;
     try {
+      dir = runtimeDir();
       ensureRuntimeDir(dir);
       node = nodeOf();
       timeoutS = timeoutSeconds();

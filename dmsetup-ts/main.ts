@@ -9,6 +9,11 @@ import { OWN_COMMANDS, ownCommand, wantsHelp } from './own-commands.js';
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const prog = process.env.DMSETUP_TS_PROG || path.basename(process.argv[1] ?? 'dmsetup-ts').replace(/\.js$/, '').replace(/^main$/, 'dmsetup-ts');
+  if (process.env.DMSETUP_TS_DIR === '') {
+    const { EMPTY_DIR_MESSAGE } = await import('../kernel/runtime-dir.js');
+    process.stderr.write(`${prog}: ${EMPTY_DIR_MESSAGE}\n`);
+    return 1;
+  }
   if (prog === 'losetup') return (await OWN_COMMANDS.losetup!.load()).main(argv);
   const own = ownCommand(argv[0]);
   if (own) {

@@ -8,10 +8,12 @@ import * as path from 'node:path';
 import { bootKernel } from '../targets/modules.js';
 import { parsePatches, PATCHES_ENV } from '../targets/mirror/patches.js';
 import { ensureRuntimeDir, LAST_NAME, PID_NAME, recordedPid, runtimeDir, SOCKET_NAME } from './runtime-dir.js';
-import { keepRunning, listenExclusive, serve } from './server.js';
+import { keepRunning, listenExclusive, privateSocketGuard, serve } from './server.js';
 import { NBD_SOCKET_NAME, nbdServer } from './nbd.js';
 
 async function main(): Promise<void> {
+  // Every socket and file this process makes is its owner's only, whatever the caller's umask.
+  process.umask(0o077);
   const dir = runtimeDir();
   ensureRuntimeDir(dir);
   const sockPath = path.join(dir, SOCKET_NAME);
@@ -33,11 +35,12 @@ async function main(): Promise<void> {
     await Promise.race([kernel.shutdown(), new Promise((r) => setTimeout(r, 5000))]);
     process.exit(0);
   };
-  serve(kernel, server, () => void stop());
+  serve(kernel, server, () => void stop(), privateSocketGuard([dir], sockPath));
   if (!(await listenExclusive(server, sockPath))) process.exit(0); // another kernel won the race
   const myIno = fs.statSync(sockPath).ino;
   // The block devices' NBD export, beside the control socket.
   const nbd = nbdServer(kernel);
+  nbd.guard = privateSocketGuard([dir], path.join(dir, NBD_SOCKET_NAME));
   await nbd.listenUnix(path.join(dir, NBD_SOCKET_NAME)).catch((e: Error) =>
     process.stderr.write(`dmsetup-ts kernel: nbd: cannot listen on ${path.join(dir, NBD_SOCKET_NAME)}: ${e.message}\n`));
   bootLine(kernel, dir);

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { Bio, ReqOp, REQ_FUA, REQ_PREFLUSH, SECTOR_SIZE, submitBio, type BlkStatus } from './bio.js';
 import type { BlockDevice } from './block.js';
 import type { Kernel } from './kernel.js';
+import { refused, type ConnectionGuard } from './server.js';
 import {
   IHAVEOPT, NBDMAGIC, NBD_CMD_FLAG_FUA, NBD_EINVAL, NBD_EIO, NBD_ENOMEM, NBD_ENOSPC, NBD_ENOTSUP, NBD_EOVERFLOW, NBD_EPERM,
   NBD_FLAG_CAN_MULTI_CONN, NBD_FLAG_C_FIXED_NEWSTYLE, NBD_FLAG_C_NO_ZEROES, NBD_FLAG_FIXED_NEWSTYLE, NBD_FLAG_HAS_FLAGS,
@@ -470,8 +471,12 @@ export class NbdServer {
   get socketPath(): string | null { return this.unixPath; }
   get port(): number | null { return this.tcpPort; }
 
+  /** Asked on every connection (kernel/server.ts): why the export must refuse it, or null. */
+  guard: ConnectionGuard | undefined;
+
   private make(): net.Server {
     const srv = net.createServer((sock) => {
+      if (refused(this.kernel, sock, this.guard)) return;
       this.conns.add(sock);
       sock.on('close', () => this.conns.delete(sock));
       new NbdConnection(this, sock).run().catch(() => sock.destroy());
@@ -490,6 +495,7 @@ export class NbdServer {
       srv.once('error', reject);
       srv.listen(sockPath, () => { srv.off('error', reject); resolve(); });
     });
+    fs.chmodSync(sockPath, 0o600); // owner-only whatever the umask was
     this.unixPath = sockPath;
   }
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 export const SOCKET_NAME = 'kernel.sock';
 
 export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DMSETUP_TS_DIR === '') throw new RuntimeDirError(EMPTY_DIR_MESSAGE);
   if (env.DMSETUP_TS_DIR) return path.resolve(env.DMSETUP_TS_DIR);
   const uid = process.getuid?.() ?? 0;
   if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'dmsetup-ts');
@@ -28,6 +29,29 @@ export function nodeOf(env: NodeJS.ProcessEnv = process.env): number | undefined
 export function nodeDir(dir: string, node: number): string { return path.join(dir, `node${node}`); }
 
 export class RuntimeDirError extends Error {}
+
+/** DMSETUP_TS_DIR= (set, empty): a mistake (an unset variable in a script), never the default directory. */
+export const EMPTY_DIR_MESSAGE = 'DMSETUP_TS_DIR is set but empty: set it to a directory (e.g. DMSETUP_TS_DIR=$(mktemp -d)), or unset it for the default runtime directory';
+
+/**
+ * Why a runtime directory or socket no longer keeps others out, or null: it
+ * must be ours (the kernel process's uid) and reachable by nobody else
+ * (a directory 0700, a socket 0600 or less). The kernel process asks this
+ * on every connection it accepts.
+ */
+export function privacyProblem(p: string, kind: 'directory' | 'socket'): string | null {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch (e) {
+    return `${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  const uid = process.geteuid?.() ?? st.uid;
+  if (kind === 'directory' ? !st.isDirectory() : !st.isSocket()) return `${p}: not a ${kind}`;
+  if (st.uid !== uid) return `${p}: owned by uid ${st.uid}, not by the kernel's (uid ${uid})`;
+  if (st.mode & 0o077) return `${p}: mode ${(st.mode & 0o777).toString(8)} lets others in (must be ${kind === 'directory' ? '700' : '600'})`;
+  return null;
+}
 
 /** Where the kernel process of a runtime directory writes its pid while it runs (removed when it stops cleanly). */
 export const PID_NAME = 'kernel.pid';

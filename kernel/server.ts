@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { encodeFrame, FrameReader, MAX_HEAD_BYTES, MAX_PAYLOAD_BYTES, type Frame, type Response } from './protocol.js';
 import { checkRequest } from './rpc-args.js';
+import { privacyProblem } from './runtime-dir.js';
 import { dispatch, errnoOf } from './rpc.js';
 import { KernelError } from './errno.js';
 import type { Kernel } from './kernel.js';
@@ -18,8 +19,9 @@ export interface KernelServer { close(): Promise<void> }
  * whose operation fails in a way the kernel did not mean, is answered with an
  * error on its own connection, and everyone else's devices go on.
  */
-export function serve(kernel: Kernel, server: net.Server, onStop: () => void): void {
+export function serve(kernel: Kernel, server: net.Server, onStop: () => void, guard?: ConnectionGuard): void {
   server.on('connection', (sock) => {
+    if (refused(kernel, sock, guard)) return;
     const reader = new FrameReader<unknown>({ head: MAX_HEAD_BYTES, payload: MAX_PAYLOAD_BYTES });
     let chain = Promise.resolve();
     sock.on('data', (chunk) => {
@@ -70,6 +72,33 @@ export function serve(kernel: Kernel, server: net.Server, onStop: () => void): v
   });
 }
 
+/** Why a new connection must be refused (the runtime directory or socket lets others in), or null. */
+export type ConnectionGuard = () => string | null;
+
+/**
+ * Refuse a connection when the guard says the socket is no longer private
+ * (a chmod of the runtime directory since the kernel started, say): it is
+ * closed unanswered and the kernel log says why.
+ */
+export function refused(kernel: Kernel, sock: net.Socket, guard?: ConnectionGuard): boolean {
+  const why = guard?.();
+  if (!why) return false;
+  kernel.klog.printk('warn', `dmsetup-ts: refused a connection: ${why}`);
+  sock.destroy();
+  return true;
+}
+
+/** The guard of a socket in private directories: each directory and the socket itself must be private. */
+export function privateSocketGuard(dirs: string[], sockPath: string): ConnectionGuard {
+  return () => {
+    for (const d of dirs) {
+      const why = privacyProblem(d, 'directory');
+      if (why) return why;
+    }
+    return privacyProblem(sockPath, 'socket');
+  };
+}
+
 /** Something went wrong outside any one request: say so in the kernel log, and go on. */
 function internalError(kernel: Kernel, what: string, e: unknown): void {
   try {
@@ -95,6 +124,7 @@ export async function listenExclusive(server: net.Server, sockPath: string): Pro
     server.once('error', reject);
     server.listen(tmp, () => { server.off('error', reject); resolve(); });
   });
+  fs.chmodSync(tmp, 0o600); // owner-only whatever the umask was
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.linkSync(tmp, sockPath); // atomic: fails if a socket is already there
