@@ -89,7 +89,8 @@ t.test('another uid cannot reach the kernel under any directory mode', { skip: n
       s.on('data', () => { console.log('answered'); process.exit(0); });
       s.on('close', () => { console.log('closed unanswered'); process.exit(0); });
       s.on('error', (e) => { console.log(e.code); process.exit(0); });`;
-    const c = spawn(process.execPath, ['-e', code], { uid, gid, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+    // A clean environment: not the test runner's NODE_OPTIONS (its hooks write where the other user may not).
+    const c = spawn(process.execPath, ['-e', code], { uid, gid, cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     c.stdout.on('data', (d: Buffer) => { out += d; });
     c.stderr.on('data', (d: Buffer) => { out += d; });
