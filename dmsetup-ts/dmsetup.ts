@@ -3,10 +3,11 @@
 
 import { processSwitches, has, type Switches } from './switches.js';
 import { COMMANDS, findCommand, usage } from './commands/index.js';
-import { Libdm, NoKernel } from './libdm.js';
+import { Libdm, NoKernel, type TaskFlags } from './libdm.js';
 import { stdio, type Output } from './output.js';
-import type { CommandDef, Ctx } from './command.js';
+import { processAll, type CommandDef, type Ctx } from './command.js';
 import { processOptions, type DmOptions } from './options.js';
+import { unitsToFactor } from './units.js';
 
 let stdinText: Promise<string> | null = null;
 function readStdin(): Promise<string> {
@@ -22,9 +23,11 @@ function readStdin(): Promise<string> {
 export async function dmsetupMain(prog: string, argv: string[], out: Output = stdio): Promise<number> {
   const parsed = processSwitches(prog, argv);
   if ('error' in parsed) {
+    if (parsed.stdout) out.print(parsed.stdout);
     process.stderr.write(parsed.error);
     return parsed.exitZero ? 0 : 1;
   }
+  if (parsed.stdout) out.print(parsed.stdout);
   if (parsed.stderr) process.stderr.write(parsed.stderr);
   const { sw } = parsed;
   let args = parsed.args;
@@ -82,7 +85,9 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
     cmd = findCommand('info')!;
   }
 
-  const dm = new Libdm(out, cmd.name === 'mangle' ? 'none' : sw.manglename);
+  // The flags dmsetup sets on (nearly) every task it makes; _mangle sets enable_checks unless --checks.
+  const common: TaskFlags = { noOpenCount: has(sw, 'noopencount'), queryInactive: has(sw, 'inactive'), enableChecks: cmd.name === 'mangle' ? !has(sw, 'checks') : has(sw, 'checks') };
+  const dm = new Libdm(out, cmd.name === 'mangle' ? 'none' : sw.manglename, sw.count.verbose ?? 0, common);
   const ctx: Ctx = {
     prog, sw, dm, out, cmd, options, subcommand,
     multipleDevices: cmd.repeatable !== 0 && args.length !== 1 && (args.length > 0 || (!has(sw, 'uuid') && !has(sw, 'major'))),
@@ -91,7 +96,7 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
   };
   let ret = 0;
   try {
-    if (has(sw, 'columns') && !['help', 'splitname', 'version'].includes(cmd.name)) {
+    if (has(sw, 'columns') && !['help', 'version'].includes(cmd.name)) {
       if (has(sw, 'sort') && (cmd.name === 'status' || cmd.name === 'table')) {
         out.err('--sort is not yet supported with status and table.');
         return 1;
@@ -99,8 +104,10 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
       const { Report } = await import('./report.js');
       const report = cmd.name === 'stats'
         ? Report.init(ctx, (await import('./commands/stats.js')).statsReportOptions(ctx, subcommand))
-        : Report.init(ctx);
+        : cmd.name === 'splitname' ? Report.init(ctx, 'vg_name,lv_name,lv_layer', 'name') : Report.init(ctx);
       if (!report) return 1;
+      // _build_whole_deptree: every device's deps, through _process_all (which says when there are none).
+      if (report.hasTreeType && report.fields.length) await processAll(ctx, [], async () => true);
       // -o help: the field list was printed; the command still runs (its report has no fields).
       ctx.report = report;
     }
@@ -109,6 +116,11 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
     const countArg = has(sw, 'count') ? Math.trunc(Number(sw.value.count)) || 0 : 0;
     // After -o help dmsetup has no report and leaves main() before reading them: one run.
     const helpOnly = ctx.report !== undefined && ctx.report.fields.length === 0;
+    // _disp_factor: checked once the report is set up (after -o help, dmsetup has left), before the command runs.
+    if (!helpOnly && has(sw, 'units') && !unitsToFactor(sw.value.units ?? '')) {
+      out.err('Invalid --units argument.');
+      return 1;
+    }
     let count = helpOnly ? 1 : countArg ? countArg : has(sw, 'count') || has(sw, 'interval') ? Infinity : 1;
     const intervalMs = (has(sw, 'interval') ? Math.trunc(Number(sw.value.interval)) || 1 : 1) * 1000;
     for (;;) {

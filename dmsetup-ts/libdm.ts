@@ -13,6 +13,8 @@ export const LIBRARY_VERSION = '1.02.185 (2022-05-18)';
 /** DM_NAME_LEN and DM_UUID_LEN: the ioctl's buffers, the terminating NUL included. */
 const DM_NAME_LEN = 128;
 const DM_UUID_LEN = 129;
+/** The dm major (/proc/devices' device-mapper): a minor alone is under it (_flatten's default-major fallback). */
+const DM_DEFAULT_MAJOR = 254;
 
 /** _is_whitelisted_char: what udev accepts in a name unmangled. */
 /** A string of whitelisted characters only: mangling leaves it as it is (the common case, tested once). */
@@ -47,10 +49,110 @@ function tableLoadArgs(args: Record<string, unknown>): Record<string, unknown> {
 /** libdm's fatal condition for us: no kernel to talk to. */
 export class NoKernel extends Error {}
 
+/** The task flags _do_dm_ioctl's debug line shows (dm_task_no_open_count, dm_task_no_flush, ...). */
+export interface TaskFlags {
+  noOpenCount?: boolean; noFlush?: boolean; readOnly?: boolean; skipLockfs?: boolean; retryRemove?: boolean;
+  deferredRemove?: boolean; secureData?: boolean; imaMeasurement?: boolean; queryInactive?: boolean; enableChecks?: boolean;
+}
+
+export interface TaskOpts {
+  /** An errno the caller handles itself: not logged (DM_DEVICE_INFO's ENXIO). */
+  quietErrno?: Errno;
+  /** A task libdm runs for itself (dm_driver_version, dm_tree, dm_stats, create's sub-tasks): no dmsetup Timestamp line after it. */
+  internal?: boolean;
+  /** Flags set on this task besides what the ioctl arguments say. */
+  flags?: TaskFlags;
+  /** dm_task_set_major was called (no default-major fallback in _flatten). */
+  majorSet?: boolean;
+}
+
+/** sizeof(struct dm_ioctl), struct dm_target_spec, struct dm_target_msg; _flatten's minimum buffer. */
+const DM_IOCTL_SIZE = 312, DM_TARGET_SPEC_SIZE = 40, DM_TARGET_MSG_SIZE = 8, MIN_IOCTL_BUFFER = 16 * 1024, ALIGNMENT = 8;
+/** DM_IOCTL_RETRIES and DM_RETRY_USLEEP_DELAY: a remove with retry_remove set, after EBUSY. */
+const DM_IOCTL_RETRIES = 25, DM_RETRY_DELAY_MS = 200;
+const NSEC_PER_SEC = 1_000_000_000n;
+
 export class Libdm {
   private clientP: Promise<KernelClient> | null = null;
+  /** dm_check_version ran (the first dm_task_create does it, with a DM_DEVICE_VERSION task of its own). */
+  private versionChecked = false;
+  /** dmsetup's _initial_timestamp (-vvv): Timestamp lines after each of its tasks are relative to it. */
+  private readonly initialTimestamp: bigint | null;
+  /** When the last ioctl of a task that records timestamps ran (_dm_ioctl_timestamp). */
+  private ioctlTimestamp: bigint | null = null;
+  /** The last task failed (dm_task_run returned 0), as opposed to answering that its device does not exist. */
+  lastFailed = false;
 
-  constructor(readonly out: Output, readonly mangling: 'none' | 'auto' | 'hex' = 'auto') {}
+  /**
+   * verbose: dmsetup's -v count; from -vv on libdm logs at debug level
+   * (dm_log_init_verbose(verbose - 1)), on stdout, and -vvv adds dmsetup's timestamps.
+   * common: the flags dmsetup sets on each of its tasks from its switches (--noopencount, --inactive, --checks).
+   */
+  constructor(readonly out: Output, readonly mangling: 'none' | 'auto' | 'hex' = 'auto', readonly verbose = 0,
+    private readonly common: TaskFlags = {}) {
+    this.initialTimestamp = verbose > 2 ? process.hrtime.bigint() : null;
+  }
+
+  /** log_debug: shown from -vv on, on stdout (_default_log_line: levels above warning with _verbose set). */
+  debug(line: string): void {
+    if (this.verbose > 1) this.out.print(line + '\n');
+  }
+
+  /** dm_task_create: the first one checks the driver's version (its own version ioctl). */
+  taskCreate(): void {
+    if (this.versionChecked) return;
+    this.versionChecked = true;
+    this.debugIoctl('version', {}, null, {}, {}, 1);
+  }
+
+  /** dmsetup's _task_run after dm_task_run: under -vvv, when the task's last ioctl ran. */
+  private logTimestamp(): void {
+    if (this.initialTimestamp === null) return;
+    const delta = (this.ioctlTimestamp ?? this.initialTimestamp) - this.initialTimestamp;
+    this.debug(`Timestamp: ${String(delta / NSEC_PER_SEC).padStart(7)}.${String(delta % NSEC_PER_SEC).padStart(9, '0')} seconds`);
+  }
+
+  /**
+   * _do_dm_ioctl's debug line: the task's type, the name and uuid in the
+   * ioctl, the new name, major:minor as the task has them, its flags, the
+   * message's sector and text, the buffer size and which try this is.
+   */
+  private debugIoctl(ioctl: string, args: Record<string, unknown>, dev: TaskDevice | null, ref: Record<string, unknown>, flags: TaskFlags, retry: number): void {
+    if (this.verbose < 2) return;
+    const major = dev?.major ?? -1, minor = dev?.minor ?? -1;
+    // RESUME and RELOAD by number send only major:minor (the name is for messages).
+    const numbered = major >= 0 && minor >= 0 && (ioctl === 'resume' || ioctl === 'reload');
+    const name = numbered ? '' : typeof ref.name === 'string' ? ref.name : '';
+    const uuid = typeof ref.uuid === 'string' ? ref.uuid : '';
+    const newName = ioctl === 'rename' && typeof args.newValue === 'string' ? args.newValue : null;
+    const newUuid = newName !== null && args.setUuid === true;
+    const message = ioctl === 'message' && typeof args.message === 'string' ? args.message : '';
+    const sector = ioctl === 'message' ? String(args.sector ?? '0') : '0';
+    const f = { ...flags };
+    if (args.noflush === true) f.noFlush = true;
+    if (args.readOnly === true) f.readOnly = true;
+    if (args.deferred === true) f.deferredRemove = true;
+    if (args.inactive === true) f.queryInactive = true;
+    const words = [f.noOpenCount ? 'noopencount ' : 'opencount ', f.noFlush ? 'noflush ' : 'flush ', f.readOnly ? 'readonly ' : '',
+      f.skipLockfs ? 'skiplockfs ' : '', f.retryRemove ? 'retryremove ' : '', f.deferredRemove ? 'deferredremove ' : '',
+      f.secureData ? 'securedata ' : '', f.imaMeasurement ? 'ima_measurement ' : '', f.queryInactive ? 'inactive ' : '',
+      f.enableChecks ? 'enablechecks ' : ''].join('');
+    const num = major > 0 ? `(${major}:${minor > 0 ? minor : ''}${minor === 0 ? '0' : ''}) ` : '';
+    this.debug(`dm ${ioctl} ${newUuid ? 'UUID ' : ''}${name} ${uuid}${newName !== null ? ' ' : ''}${newName ?? ''} ${num}` +
+      `[ ${words}] ${sector === '0' ? '' : sector} ${message.toLowerCase().startsWith('key set') ? 'key set' : message} [${this.bufferSize(ioctl, args, newName, message)}] (*${retry})`);
+  }
+
+  /** _flatten's buffer: the ioctl header and what the task carries, at least 16 KiB. */
+  private bufferSize(ioctl: string, args: Record<string, unknown>, newName: string | null, message: string): number {
+    let len = DM_IOCTL_SIZE;
+    if (ioctl === 'reload' || ioctl === 'create') {
+      for (const t of (args.targets as TargetSpec[] | undefined) ?? []) len += DM_TARGET_SPEC_SIZE + Buffer.byteLength(t.params) + 1 + ALIGNMENT;
+    }
+    if (newName !== null) len += Buffer.byteLength(newName) + 1;
+    if (ioctl === 'message') len += DM_TARGET_MSG_SIZE + Buffer.byteLength(message) + 1;
+    if (ioctl === 'setgeometry' && typeof args.geometry === 'string') len += Buffer.byteLength(args.geometry) + 1;
+    return Math.max(len, MIN_IOCTL_BUFFER);
+  }
 
   client(): Promise<KernelClient> {
     this.clientP ??= KernelClient.connect().catch((e) => {
@@ -61,26 +163,51 @@ export class Libdm {
 
   close(): void { void this.clientP?.then((c) => c.close(), () => undefined); }
 
-  /** Run one ioctl. On failure log libdm's line (unless quiet for that errno) and return null. */
-  async task<T>(ioctl: string, op: string, dev: TaskDevice | null, args: Record<string, unknown> = {}, quietErrno?: string): Promise<T | null> {
+  /**
+   * Run one task (dm_task_run): its ioctl, and on failure libdm's line
+   * (unless quiet for that errno) and null. A remove with retry_remove set is
+   * tried again after EBUSY only (a transient opener), up to 25 times.
+   */
+  async task<T>(ioctl: string, op: string, dev: TaskDevice | null, args: Record<string, unknown> = {}, opts: Errno | TaskOpts = {}): Promise<T | null> {
+    const o: TaskOpts = typeof opts === 'string' ? { quietErrno: opts } : opts;
+    this.taskCreate();
     const c = await this.client();
+    this.lastFailed = true;
     let ref: Record<string, unknown> | undefined;
     if (dev && op !== 'devCreate') {
-      const r = this.ref(dev);
+      const r = this.ref(dev, o.majorSet ?? true);
       if (!r) return null;
       ref = r;
     }
+    const flags: TaskFlags = { ...(o.internal ? {} : this.common), ...o.flags };
     if (op === 'tableLoad') args = tableLoadArgs(args);
+    const shown = op === 'devCreate' ? { name: args.name, uuid: args.uuid } : ref ?? {};
     try {
-      let result = (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
-      if (args.packed && isPacked(result)) result = unpackRecords(result) as T;
-      return this.resultNamesOk(op, result) ? result : null;
-    } catch (e) {
-      if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
-      if (!(e instanceof KernelError)) throw e;
-      if (e.errno === quietErrno) return null;
-      this.taskFailed(ioctl, dev, e.errno);
-      return null;
+      for (let retry = 1; ; retry++) {
+        this.debugIoctl(ioctl, args, dev, shown, flags, retry);
+        try {
+          let result = (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
+          if (args.packed && isPacked(result)) result = unpackRecords(result) as T;
+          if (!this.resultNamesOk(op, result)) return null;
+          this.lastFailed = false;
+          return result;
+        } catch (e) {
+          if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
+          if (!(e instanceof KernelError)) throw e;
+          if (e.errno === o.quietErrno) {
+            this.lastFailed = false;
+            return null;
+          }
+          this.taskFailed(ioctl, dev, e.errno);
+          if (!(e.errno === 'EBUSY' && ioctl === 'remove' && flags.retryRemove && retry < DM_IOCTL_RETRIES)) return null;
+          await new Promise((r) => setTimeout(r, DM_RETRY_DELAY_MS));
+        }
+      }
+    } finally {
+      if (!o.internal) {
+        if (this.initialTimestamp !== null) this.ioctlTimestamp = process.hrtime.bigint();
+        this.logTimestamp();
+      }
     }
   }
 
@@ -110,8 +237,17 @@ export class Libdm {
     return `${name} ${uuid}${num}`;
   }
 
-  /** The device as the ioctl names it; null after dm_task_set_name/uuid's error lines. */
-  private ref(dev: TaskDevice): Record<string, unknown> | null {
+  /**
+   * The device as the ioctl names it (_flatten); null after the error lines
+   * (dm_task_set_name/uuid's, or a persistent minor without a major: with
+   * dm_task_set_major called there is no fallback to the default major).
+   */
+  private ref(dev: TaskDevice, majorSet = true): Record<string, unknown> | null {
+    if (dev.minor !== undefined && dev.minor >= 0 && (dev.major ?? -1) <= 0 && majorSet) {
+      this.out.err('Missing major number for persistent device.');
+      this.out.err("Couldn't create ioctl argument.");
+      return null;
+    }
     if (dev.major !== undefined) return { major: dev.major, minor: dev.minor };
     if (dev.name) {
       const name = this.setName(dev.name);
@@ -341,7 +477,18 @@ export class Libdm {
     }
     await this.call('nodeAdd', { name });
   }
-  async removeNode(name: string): Promise<void> { await this.call('nodeRemove', { name }); }
+  /**
+   * _rm_dev_node: unlink /dev/mapper/NAME. The directory's own `.` and `..`
+   * are there (lstat finds them) but unlink refuses a directory; the error is
+   * logged and the command's result stays what the ioctl made it.
+   */
+  async removeNode(name: string): Promise<void> {
+    if (name === '.' || name === '..') {
+      this.out.err(`Unable to unlink device node for '${name}'`);
+      return;
+    }
+    await this.call('nodeRemove', { name });
+  }
   async renameNode(from: string, to: string): Promise<void> { await this.call('nodeRename', { from, to }); }
 
   /** A device argument with a `/`: the dm device whose node it is, or null. */
@@ -357,26 +504,46 @@ export class Libdm {
   }
 
   /**
-   * dm_task_create(DM_DEVICE_CREATE) with a table: create, load by number,
-   * resume; a failed load or resume removes the device again.
+   * dm_task_create(DM_DEVICE_CREATE) with a table (_create_and_load_v4):
+   * create (name, uuid, number), load by number, resume by name; a failed
+   * load or resume removes the device again. dmsetup's one task: one
+   * Timestamp line after all of it. major: from -j (dm_task_set_major:
+   * no default-major fallback); else a minor alone gets the default major.
    */
-  async createDevice(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, addNodeOnCreate: boolean): Promise<boolean> {
-    const dev: TaskDevice = minor !== undefined ? { name, uuid, major: 254, minor } : { name, uuid };
+  async createDevice(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, addNodeOnCreate: boolean, major?: number): Promise<boolean> {
+    this.taskCreate();
+    try {
+      return await this.createAndLoad(name, uuid, minor, table, readOnly, addNodeOnCreate, major);
+    } finally {
+      if (this.initialTimestamp !== null) this.ioctlTimestamp = process.hrtime.bigint();
+      this.logTimestamp();
+    }
+  }
+
+  private async createAndLoad(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, addNodeOnCreate: boolean, major?: number): Promise<boolean> {
+    const persistent = minor !== undefined && minor >= 0;
+    const dev: TaskDevice = persistent || major !== undefined ? { name, uuid, major: major ?? DM_DEFAULT_MAJOR, minor } : { name, uuid };
     const kernelName = this.setName(name);
     if (kernelName === null) return false;
     const kernelUuid = uuid ? this.setUuid(uuid) : '';
     if (kernelUuid === null) return false;
-    const info = await this.task<DmInfo>('create', 'devCreate', dev, { name: kernelName, uuid: kernelUuid, minor });
+    if (persistent && (dev.major ?? -1) <= 0) {
+      this.out.err('Missing major number for persistent device.');
+      this.out.err("Couldn't create ioctl argument.");
+      return false;
+    }
+    const internal = { internal: true };
+    const info = await this.task<DmInfo>('create', 'devCreate', dev, { name: kernelName, uuid: kernelUuid, minor: persistent ? minor : undefined }, internal);
     if (!info) return false;
     if (addNodeOnCreate) await this.addNode(info.name);
     if (!table || table.length === 0) return true;
-    // The load and resume steps address the new device by number.
-    const numbered: TaskDevice = { name, uuid, major: info.major, minor: info.minor };
-    const ok = (await this.task('reload', 'tableLoad', numbered, { targets: table, readOnly })) !== null &&
-      (await this.task('resume', 'devResume', numbered)) !== null;
+    // The load addresses the new device by number; the resume is the original task, by name.
+    const numbered: TaskDevice = { name, major: info.major, minor: info.minor };
+    const ok = (await this.task('reload', 'tableLoad', numbered, { targets: table, readOnly }, internal)) !== null &&
+      (await this.task('resume', 'devResume', persistent ? { name, major: dev.major, minor } : { name }, {}, { internal: true, flags: this.common })) !== null;
     if (!ok) {
       // Revert the creation.
-      if ((await this.task('remove', 'devRemove', { name }, {})) === null) this.out.err('Failed to revert device creation.');
+      if ((await this.task('remove', 'devRemove', { name }, {}, { internal: true, flags: this.common })) === null) this.out.err('Failed to revert device creation.');
       await this.removeNode(info.name);
       return false;
     }

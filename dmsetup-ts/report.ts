@@ -20,7 +20,8 @@ export interface StatsRow {
 
 /** What a row knows about one device. */
 export interface ReportObject {
-  info: DmInfo;
+  /** The device's info (absent for splitname's object, which is a split name only). */
+  info?: DmInfo;
   name: string;
   uuid: string;
   mangledName: string;
@@ -32,7 +33,38 @@ export interface ReportObject {
   readAhead?: number;
   /** For `dmsetup stats` rows: the region and area reported. */
   stats?: StatsRow;
+  /** struct dm_split_name: the uuid's subsystem and an LVM name's parts (made when a field needs it). */
+  split?: SplitName;
 }
+
+export interface SplitName { subsystem: string; vg: string; lv: string; layer: string }
+
+/** _extract_uuid_prefix: the text before the first separator, or '' without one ('\0': all of it). */
+function uuidPrefix(uuid: string, separator: string): string {
+  if (separator === '') return uuid;
+  const i = uuid.indexOf(separator);
+  return i < 0 ? '' : uuid.slice(0, i);
+}
+
+/** dm_split_lvm_name: VG, LV and layer, split at single dashes (`--` is an escaped `-`); the layer keeps the rest. */
+function splitLvmName(n: string): [string, string, string] {
+  const parts: string[] = [''];
+  for (let i = 0; i < n.length; i++) {
+    if (n[i] === '-' && n[i + 1] === '-') { parts[parts.length - 1] += '-'; i++; } else if (n[i] === '-' && parts.length < 3) parts.push('');
+    else parts[parts.length - 1] += n[i];
+  }
+  return [parts[0] ?? '', parts[1] ?? '', parts[2] ?? ''];
+}
+
+/** _get_split_name: the subsystem from a uuid (up to separator); an LVM name is split into its parts. */
+export function splitName(uuid: string, name: string, separator: string): SplitName {
+  const subsystem = uuidPrefix(uuid, separator);
+  const [vg, lv, layer] = subsystem === 'LVM' ? splitLvmName(name) : ['', '', ''];
+  return { subsystem, vg, lv, layer };
+}
+
+/** The object's split name, made from its uuid and name the first time a field asks (_display_info_cols). */
+const split = (o: ReportObject) => (o.split ??= splitName(o.uuid, o.name, '-'));
 
 /**
  * The report types of dmsetup's _report_types[], with their prefixes:
@@ -184,16 +216,16 @@ const FIELDS: Field[] = [
   ]),
   ...typed('info', () => [
     f('blkdevname', 'BlkDevName', 16, false, (o) => blkDevName(o)),
-    f('attr', 'Stat', 4, false, (o) => attr(o.info)),
-    f('tables_loaded', 'Tables', 6, false, (o) => (o.info.livePresent ? (o.info.inactivePresent ? 'Both' : 'Live') : o.info.inactivePresent ? 'Inactive' : 'None')),
-    f('suspended', 'Suspended', 9, false, (o) => (o.info.suspended ? 'Suspended' : 'Active')),
-    f('readonly', 'Read-only', 9, false, (o) => (o.info.readOnly ? 'Read-only' : 'Writeable')),
-    f('devno', 'DevNo', 5, false, (o) => `${o.info.major}:${o.info.minor}`),
-    f('major', 'Maj', 3, true, (o) => o.info.major),
-    f('minor', 'Min', 3, true, (o) => o.info.minor),
-    f('open', 'Open', 4, true, (o) => o.info.openCount),
-    f('segments', 'Targ', 4, true, (o) => o.info.targetCount),
-    f('events', 'Event', 6, true, (o) => o.info.eventNr),
+    f('attr', 'Stat', 4, false, (o) => attr(o.info!)),
+    f('tables_loaded', 'Tables', 6, false, (o) => (o.info!.livePresent ? (o.info!.inactivePresent ? 'Both' : 'Live') : o.info!.inactivePresent ? 'Inactive' : 'None')),
+    f('suspended', 'Suspended', 9, false, (o) => (o.info!.suspended ? 'Suspended' : 'Active')),
+    f('readonly', 'Read-only', 9, false, (o) => (o.info!.readOnly ? 'Read-only' : 'Writeable')),
+    f('devno', 'DevNo', 5, false, (o) => `${o.info!.major}:${o.info!.minor}`),
+    f('major', 'Maj', 3, true, (o) => o.info!.major),
+    f('minor', 'Min', 3, true, (o) => o.info!.minor),
+    f('open', 'Open', 4, true, (o) => o.info!.openCount),
+    f('segments', 'Targ', 4, true, (o) => o.info!.targetCount),
+    f('events', 'Event', 6, true, (o) => o.info!.eventNr),
   ]),
   ...typed('deps', () => [f('device_count', '#Devs', 5, true, (o) => o.deps!.length, 'deps')]),
   ...typed('tree', () => [f('devs_used', 'DevNamesUsed', 16, false, (o) => o.deps!.flatMap((d) => (d.name === null ? [] : [d.name])).join(','), 'deps')]),
@@ -207,55 +239,44 @@ const FIELDS: Field[] = [
     f('devnos_using_dev', 'RefDevNos', 9, false, (o) => o.users!.map((d) => `${d.major}:${d.minor}`).join(','), 'users'),
   ]),
   ...typed('name', () => [
-    f('subsystem', 'Subsys', 6, false, (o) => subsystem(o.uuid)),
-    f('vg_name', 'VG', 4, false, (o) => lvmName(o, 0)),
-    f('lv_name', 'LV', 4, false, (o) => lvmName(o, 1)),
-    f('lv_layer', 'LVLayer', 7, false, (o) => lvmName(o, 2)),
+    f('subsystem', 'Subsys', 6, false, (o) => split(o).subsystem),
+    f('vg_name', 'VG', 4, false, (o) => split(o).vg),
+    f('lv_name', 'LV', 4, false, (o) => split(o).lv),
+    f('lv_layer', 'LVLayer', 7, false, (o) => split(o).layer),
   ]),
   ...STATS_FIELDS,
 ];
 
 /** dm_blk_name: the kernel name from sysfs, which a device without a gendisk does not have. */
 function blkDevName(o: ReportObject): string {
-  if (!o.info.hasDisk) {
-    process.stderr.write(`Could not resolve block device name for ${o.info.major}:${o.info.minor}.\n`);
+  if (!o.info!.hasDisk) {
+    process.stderr.write(`Could not resolve block device name for ${o.info!.major}:${o.info!.minor}.\n`);
     throw new FieldFailed('blkdevname');
   }
-  return `dm-${o.info.minor}`;
+  return `dm-${o.info!.minor}`;
 }
 
 /** dm_report_field_type ids without their underscores, compared without regard to case. */
 const canonical = (id: string) => id.replace(/_/g, '').toLowerCase();
 
-/** _get_field and _all_match: the fields a word of -o names, or null. */
-function fieldsNamed(word: string): Field[] | null {
+/**
+ * _get_field and _all_match: the fields a word of -o names, or null. `all`
+ * alone is every field of every type, or with a report prefix (the report's
+ * one initial type, as splitname's) every field of that type.
+ */
+function fieldsNamed(word: string, prefixType: FieldType | null, reportTypes: ReadonlySet<FieldType>): Field[] | null {
   const c = canonical(word);
   if (!c) return null;
   const one = FIELDS.find((x) => canonical(x.id) === c);
   if (one) return [one];
-  const types = (Object.keys(TYPE_PREFIX) as FieldType[]).filter((t) => c === canonical(TYPE_PREFIX[t]) + 'all');
+  // `all` without a prefix: the report's types (rh->report_types), or every type while it has none yet.
+  if (c === 'all' && prefixType === null) return reportTypes.size ? FIELDS.filter((x) => reportTypes.has(x.type)) : FIELDS;
+  const types = (Object.keys(TYPE_PREFIX) as FieldType[]).filter((t) => c === canonical(TYPE_PREFIX[t]) + 'all' || (c === 'all' && t === prefixType));
   if (!types.length) return null;
   return FIELDS.filter((x) => types.includes(x.type));
 }
 
 const DEFAULT_OPTIONS = 'name,major,minor,attr,open,segments,events,uuid';
-
-function subsystem(uuid: string): string {
-  const m = /^([A-Za-z0-9]+)-/.exec(uuid);
-  return m ? m[1]! : '';
-}
-
-/** VG, LV and layer of an LVM name (`--` is an escaped `-`). */
-function lvmName(o: ReportObject, part: number): string {
-  if (subsystem(o.uuid) !== 'LVM') return '';
-  const parts: string[] = [''];
-  const n = o.name;
-  for (let i = 0; i < n.length; i++) {
-    if (n[i] === '-' && n[i + 1] === '-') { parts[parts.length - 1] += '-'; i++; } else if (n[i] === '-' && parts.length < 3) parts.push('');
-    else parts[parts.length - 1] += n[i];
-  }
-  return parts[part] ?? '';
-}
 
 export function fieldHelp(): string { return FIELD_HELP; }
 
@@ -267,6 +288,8 @@ interface Row { o: ReportObject; cells: string[]; sortValues: Array<string | num
 export class Report {
   private rows: Row[] = [];
   private selection: Selection | null = null;
+  /** The fields -S names (their types are the report's too). */
+  private readonly selectionFields: Field[] = [];
   private constructor(private readonly ctx: Ctx, readonly fields: Field[], private readonly sortKeys: Array<{ field: Field; desc: boolean }>) {}
 
   /**
@@ -274,18 +297,23 @@ export class Report {
    * do: without underscores or case, `<type prefix>all` for a whole type);
    * null after printing why not (with `help`, the list).
    */
-  static init(ctx: Ctx, defaults = DEFAULT_OPTIONS): Report | null {
+  static init(ctx: Ctx, defaults = DEFAULT_OPTIONS, prefixType: FieldType | null = null): Report | null {
     const opt = has(ctx.sw, 'options') ? ctx.sw.value.options ?? '' : '';
     let options = defaults;
     if (opt) options = opt.startsWith('+') ? `${defaults},${opt.slice(1)}` : opt;
     const fields: Field[] = [];
+    // _parse_fields runs twice: first for the report's types only, then for the fields (where `all` means those types).
+    const reportTypes = new Set<FieldType>(prefixType ? [prefixType] : []);
+    for (const word of options.split(',')) {
+      for (const x of fieldsNamed(word, prefixType, reportTypes) ?? []) reportTypes.add(x.type);
+    }
     for (const word of options.split(',')) {
       if (!word) continue;
       if (word === 'help' || word === '?') {
         process.stderr.write(FIELD_HELP);
         return new Report(ctx, [], []);
       }
-      const named = canonical(word) === 'selected' ? [SELECTED] : fieldsNamed(word);
+      const named = canonical(word) === 'selected' ? [SELECTED] : fieldsNamed(word, prefixType, reportTypes);
       if (!named) {
         process.stderr.write(FIELD_HELP);
         ctx.out.err(`Unrecognised field: ${word}`);
@@ -312,7 +340,12 @@ export class Report {
       process.stderr.write(FIELD_HELP_TYPED + SELECTION_HELP);
     } else if (select && select.toLowerCase() !== 'all') {
       try {
-        report.selection = parseSelection(ctx.sw.value.select, (id) => canonical(id) === 'selected' || FIELDS.some((x) => canonical(x.id) === canonical(id)));
+        report.selection = parseSelection(ctx.sw.value.select, (id) => {
+          if (canonical(id) === 'selected') return true;
+          const fld = FIELDS.find((x) => canonical(x.id) === canonical(id));
+          if (fld) report.selectionFields.push(fld);
+          return fld !== undefined;
+        });
       } catch (e) {
         if (!(e instanceof SelectionError)) throw e;
         if (e.fieldList) process.stderr.write(FIELD_HELP_TYPED);
@@ -333,6 +366,9 @@ export class Report {
   get needsDeps(): boolean { return this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'deps') || this.sortKeys.some((k) => k.field.needs === 'deps'); }
   get needsUsers(): boolean { return this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'users') || this.sortKeys.some((k) => k.field.needs === 'users'); }
 
+  /** DR_TREE is among the report's types (a field, sort key or the selection): dmsetup builds the whole dependency tree first. */
+  get hasTreeType(): boolean { return [...this.fields, ...this.sortKeys.map((k) => k.field), ...this.selectionFields].some((x) => x.type === 'tree'); }
+
   get needsReadAhead(): boolean { return this.fields.some((x) => x.id === 'read_ahead') || this.sortKeys.some((k) => k.field.id === 'read_ahead'); }
 
   /** The stats fields a report needs: 'meta' (a listed handle), 'counters' (a populated one) or none. */
@@ -351,6 +387,12 @@ export class Report {
     const value = (fld: Field): string | number => (fld === SELECTED ? (selected ? 1 : 0) : fld.value(o));
     let cells: string[], sortValues: Array<string | number>;
     let current: Field | undefined;
+    // _report_get_field_data: a field whose type's object is missing (splitname has only a split name).
+    const missing = this.fields.find((fld) => fld !== SELECTED && !o.info && (fld.type === 'task' || fld.type === 'info' || fld.type === 'deps' || fld.type === 'tree'));
+    if (missing) {
+      this.ctx.out.err(`_do_report_object: no data assigned to field ${missing.id}`);
+      return false;
+    }
     try {
       cells = this.fields.map((fld) => String(value((current = fld))));
       sortValues = this.sortKeys.map((k) => { current = k.field; return k.field.sortValue?.(o) ?? value(k.field); });

@@ -50,7 +50,7 @@ export function has(sw: Switches, name: string): boolean { return (sw.count[name
  * `error`: complete stderr text. `exitZero`: --help or --version was seen
  * before the error, and dmsetup exits 0 whatever failed.
  */
-export type SwitchResult = { sw: Switches; args: string[]; stderr: string } | { error: string; exitZero: boolean };
+export type SwitchResult = { sw: Switches; args: string[]; stderr: string; stdout: string } | { error: string; exitZero: boolean; stdout?: string };
 
 /** _get_cookie_value: strtoul(s, &p, 0), refusing errno, 0, trailing text and values over UINT32_MAX; 0 if refused. */
 export function cookieValue(s: string): number {
@@ -66,8 +66,8 @@ export function processSwitches(prog: string, argv: readonly string[]): SwitchRe
   const parsed = getoptLong(prog, argv, SHORTOPTS, LONG_OPTIONS);
   const sw: Switches = { count: {}, value: {}, manglename: 'auto' };
   // Lines logged while parsing that do not stop it.
-  let stderr = '';
-  const err = (msg: string): SwitchResult => ({ error: `${stderr}${msg}\nCouldn't process command line.\n`, exitZero: has(sw, 'help') || has(sw, 'version') });
+  let stderr = '', stdout = '';
+  const err = (msg: string): SwitchResult => ({ error: `${stderr}${msg}\nCouldn't process command line.\n`, exitZero: has(sw, 'help') || has(sw, 'version'), stdout });
   for (const o of parsed.options) {
     const name = SHORT_TO_LONG[o.key] ?? o.key;
     sw.count[name] = (sw.count[name] ?? 0) + 1;
@@ -105,10 +105,10 @@ export function processSwitches(prog: string, argv: readonly string[]): SwitchRe
     }
   }
   if (parsed.error) return { error: stderr + parsed.error + "Couldn't process command line.\n", exitZero: has(sw, 'help') || has(sw, 'version') };
-  // -vvv: libdm's debug log starts with dmsetup's initial timestamp (log_debug, shown from -vvv on).
-  if ((sw.count.verbose ?? 0) > 2) stderr += 'Timestamp:       0.000000000 seconds\n';
+  // -vvv: dmsetup's initial timestamp, logged at debug level (on stdout, as libdm's default log prints debug lines).
+  stdout = (sw.count.verbose ?? 0) > 2 ? 'Timestamp:       0.000000000 seconds\n' : '';
   if (has(sw, 'major') !== has(sw, 'minor')) return err('Please specify both major number and minor number.');
   if (has(sw, 'table') && has(sw, 'notable')) return err('--table and --notable are incompatible.');
   if (has(sw, 'addnodeonresume') && has(sw, 'addnodeoncreate')) return err('--addnodeonresume and --addnodeoncreate are incompatible.');
-  return { sw, args: parsed.args, stderr };
+  return { sw, args: parsed.args, stderr, stdout };
 }

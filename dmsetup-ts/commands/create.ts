@@ -6,7 +6,8 @@ import { atoi } from '../getopt.js';
 import { readTable } from './table-source.js';
 import { displayInfo } from './info.js';
 
-async function createOne(ctx: Ctx, name: string, file: string | undefined, uuid: string | undefined, minor: number | undefined, readOnly: boolean, table?: string): Promise<boolean> {
+async function createOne(ctx: Ctx, name: string, file: string | undefined, uuid: string | undefined, minor: number | undefined, readOnly: boolean, table?: string, major?: number): Promise<boolean> {
+  ctx.dm.taskCreate();
   if (name.includes('/')) {
     ctx.out.err(`Name "${name}" invalid. It contains "/".`);
     return false;
@@ -19,7 +20,7 @@ async function createOne(ctx: Ctx, name: string, file: string | undefined, uuid:
     targets = await readTable(ctx, file);
     if (!targets) return false;
   }
-  const ok = await ctx.dm.createDevice(name, uuid, minor, targets, readOnly, has(ctx.sw, 'addnodeoncreate'));
+  const ok = await ctx.dm.createDevice(name, uuid, minor, targets, readOnly, has(ctx.sw, 'addnodeoncreate'), major);
   if (ok && has(ctx.sw, 'verbose')) {
     const info = await ctx.dm.info({ name });
     return info ? displayInfo(ctx, info) : false;
@@ -104,5 +105,5 @@ export const run: CommandFn = async (ctx, argv) => {
     return false;
   }
   return createOne(ctx, argv[0]!, argv[1], has(ctx.sw, 'uuid') ? ctx.sw.value.uuid : undefined,
-    has(ctx.sw, 'minor') ? ctx.sw.minor : undefined, has(ctx.sw, 'readonly'));
+    has(ctx.sw, 'minor') ? ctx.sw.minor : undefined, has(ctx.sw, 'readonly'), undefined, has(ctx.sw, 'major') ? ctx.sw.major : undefined);
 };

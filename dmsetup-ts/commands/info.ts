@@ -93,7 +93,7 @@ export const run: CommandFn = async (ctx, argv, names) => {
   if (!dev) return false;
   const info = await ctx.dm.info(dev, has(ctx.sw, 'inactive'));
   if (!info) {
-    ctx.out.err('Device does not exist.');
+    if (!ctx.dm.lastFailed) ctx.out.err('Device does not exist.');
     return false;
   }
   return displayInfo(ctx, info);

@@ -16,13 +16,9 @@ export async function simple(ctx: Ctx, task: SimpleTask, name: string | undefine
   const args: Record<string, unknown> = { noflush: has(ctx.sw, 'noflush') };
   if (task === 'waitevent') args.eventNr = eventNr;
   if (task === 'remove') args.deferred = has(ctx.sw, 'deferred');
-  let info = await ctx.dm.task<DmInfo>(task, OPS[task], dev, args);
-  if (!info && task === 'remove' && has(ctx.sw, 'retry')) {
-    for (let i = 1; i < 25 && !info; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      info = await ctx.dm.task<DmInfo>(task, OPS[task], dev, args);
-    }
-  }
+  const info = await ctx.dm.task<DmInfo>(task, OPS[task], dev, args, {
+    flags: { skipLockfs: has(ctx.sw, 'nolockfs'), retryRemove: task === 'remove' && has(ctx.sw, 'retry') },
+  });
   if (!info) return false;
   if (task === 'resume') await ctx.dm.addNode(info.name);
   if (task === 'remove' && !info.deferredRemove) await ctx.dm.removeNode(info.name);

@@ -23,7 +23,7 @@ export const run: CommandFn = async (ctx, argv, names) => {
   const st = await ctx.dm.task<{ info: DmInfo; targets: TargetStatus[] }>(isTable ? 'table' : 'status', 'tableStatus', dev,
     { type: isTable ? 'table' : ctx.cmd.name === 'measure' ? 'ima' : 'info', inactive: has(ctx.sw, 'inactive') }, isTable ? undefined : 'ENXIO');
   if (!st) {
-    if (!isTable) ctx.out.err('Device does not exist.');
+    if (!isTable && !ctx.dm.lastFailed) ctx.out.err('Device does not exist.');
     return false;
   }
   name ??= ctx.dm.unmangle(st.info.name);

@@ -4,7 +4,8 @@ import { LIBRARY_VERSION } from '../libdm.js';
 
 export const run: CommandFn = async (ctx) => {
   ctx.out.print(`Library version:   ${LIBRARY_VERSION}\n`);
-  const v = await ctx.dm.task<number[]>('version', 'version', null);
+  // dm_driver_version: a task of libdm's own.
+  const v = await ctx.dm.task<number[]>('version', 'version', null, {}, { internal: true });
   if (!v) return false;
   ctx.out.print(`Driver version:    ${v.join('.')}\n`);
   return true;

@@ -104,6 +104,30 @@ add('udevreleasecookie', 'x'); add('target-version', 'striped'); add('target-ver
 add('target-version', 'linear', 'zero', 'bogus'); add('targets', '-v');
 add('version', '-c'); add('--checks', 'version'); add('--noudevsync', 'version'); add('-y', 'version');
 
+// Around libdm's mechanisms: _flatten's persistent-device check, --units,
+// the -vv debug line per ioctl and -vvv timestamps, remove's retry after
+// EBUSY only, node removal, the report's `all`, splitname's report options.
+add('-j', '0', '-m', '0', 'info'); add('-j', '-1', '-m', '0', 'info'); add('-j', '254', '-m', '-1', 'info');
+add('-j', '7', '-m', '0', 'info'); add('remove', '-j', 'x', '-m', 'y'); add('status', '-j', '0', '-m', '1');
+add('create', 'x', '--notable', '-j', '0', '-m', '3'); add('create', 'x', '--notable', '-j', '7', '-m', '3'); add('info', 'x'); add('remove', 'x');
+add('info', '-c', '--units', 'h'); add('--units', 'H', 'info', '-c'); add('--units', '5', 'info', '-c'); add('--units', '5k', 'info', '-c');
+add('--units', 'kb', 'info', '-c'); add('--units', '', 'info', '-c'); add('--units', 'x', 'ls'); add('--units', '2.5m', 'info', '-c');
+add('-vv', 'info', 'nosuch'); add('-vv', 'info'); add('-vv', 'info', '-c'); add('-vv', 'remove', '--retry', 'nosuch');
+add('-vv', '--noopencount', '--inactive', 'status', '--noflush', 'nosuch'); add('-vv', 'table', '--inactive', 'nosuch');
+add('-vv', 'message', 'nosuch', '5', 'hello'); add('-vv', 'rename', 'nosuch', 'new'); add('-vv', 'rename', 'nosuch', '--setuuid', 'U');
+add('-vv', '-j', '254', '-m', '3', 'info'); add('-vv', '-u', 'U', 'deps'); add('-vvv', 'ls'); add('-vvv', 'info', 'nosuch');
+add('-vv', '--checks', 'version'); add('-vv', 'splitname', 'a-b'); add('-vv', 'create', 'z', '--table', '0 8 bogus');
+add('-vv', 'create', 'x', '--table', '0 8 zero'); add('-vv', 'info', 'x'); add('-vv', 'suspend', '--nolockfs', 'x');
+add('-vv', 'resume', 'x'); add('-vv', 'remove', 'x');
+add('-vv', 'create', 'y', '-u', 'UY', '-j', '254', '-m', '9', '--table', '0 8 zero'); add('-vvv', 'remove', '--deferred', 'y');
+add('create', '..', '--table', '0 8 zero'); add('remove', '..'); add('create', 'x', '--table', '0 8 zero'); add('remove', '--retry', 'x');
+add('info', '-c', '-o', 'name_all'); add('info', '-c', '-o', 'info_all'); add('info', '-c', '-o', 'stats_all');
+add('info', '-c', '-o', 'name,all'); add('info', '-c', '-o', 'all', '--noheadings'); add('info', '-c', '-o', 'splitname_all');
+add('splitname', 'vg-lv', '-o', 'lv_name,vg_name'); add('splitname', 'vg-lv', '--noheadings', '--separator', ':');
+add('splitname', 'vg-lv', '-o', '+subsystem'); add('splitname', 'vg-lv', '-O', 'lv_name'); add('splitname', 'vg-lv', '--nameprefixes');
+add('splitname', 'vg-lv', '-o', 'name'); add('splitname', 'vg-lv', '--rows', '--noheadings'); add('splitname', 'vg-lv', '-S', 'vg_name=vg');
+add('splitname', 'vg-lv', '--unquoted', '--nameprefixes'); add('splitname', 'vg-lv', '-o', 'help');
+
 if (process.argv[2] === '--count') { console.log(V.length); process.exit(0); }
 fs.writeFileSync(path.join(dir, 'vectors.jsonl'), V.map((v) => JSON.stringify(v)).join('\n') + '\n');
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
