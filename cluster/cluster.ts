@@ -11,7 +11,12 @@ export interface ClusterOptions {
   seed?: number;
   /** A virtual clock (exploration, tests) or real time (the CLI). */
   virtualClock?: boolean;
-  /** Delivery latency of the group transport, 0..maxLatencyMs. */
+  /**
+   * Delivery latency of the group transport, 0..maxLatencyMs: by default 2 ms
+   * on a virtual clock (exploration draws orderings from it) and none on real
+   * time (the CLI's cluster), where a real ring's sub-millisecond latency is
+   * below anything a dmsetup command could see.
+   */
   maxLatencyMs?: number;
   /** corosync's token and consensus timeouts (default corosync's own, 3000 and 3600 ms). */
   timings?: TotemTimings;
@@ -28,7 +33,7 @@ export class Cluster {
   constructor(readonly opts: ClusterOptions) {
     if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 32) throw new Error(`a cluster has 1 to 32 nodes, not ${opts.nodes}`);
     this.clock = opts.virtualClock ? new VirtualClock() : new RealClock();
-    this.cpg = new SimCpg(this.clock, { seed: opts.seed, maxLatencyMs: opts.maxLatencyMs, timings: opts.timings, onEvent: opts.onEvent, describe: describeClog });
+    this.cpg = new SimCpg(this.clock, { seed: opts.seed, maxLatencyMs: opts.maxLatencyMs ?? (opts.virtualClock ? 2 : 0), timings: opts.timings, onEvent: opts.onEvent, describe: describeClog });
     for (let i = 1; i <= opts.nodes; i++) this.nodes.push(new ClusterNode(i, this.clock, this.cpg, opts.patches ?? {}));
   }
 

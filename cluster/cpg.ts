@@ -177,10 +177,17 @@ export class SimCpg implements GroupTransport {
 
   enqueue(e: Event): void {
     this.queue.push(e);
-    const latency = Math.floor(this.rand() * ((this.opts.maxLatencyMs ?? 2) + 1));
-    const at = Math.max(this.lastAt, this.clock.nowMs() + latency);
+    const maxLatency = this.opts.maxLatencyMs ?? 2;
+    const latency = Math.floor(this.rand() * (maxLatency + 1));
+    const now = this.clock.nowMs();
+    const at = Math.max(this.lastAt, now + latency);
     this.lastAt = at;
-    this.clock.setTimer(at - this.clock.nowMs(), () => this.deliverNext());
+    // Without latency an event due now is delivered as deferred work (as the
+    // members' poll wakes on corosync's socket), not a timer tick later: a
+    // resync's three round trips per region then cost no timer ticks. Later
+    // ones (a ring being re-formed after a failure) wait for their time.
+    if (maxLatency === 0 && at <= now) this.clock.defer(() => this.deliverNext());
+    else this.clock.setTimer(at - now, () => this.deliverNext());
   }
 
   /** Deliver the event at the head of the stream (one per timer, in order). */
