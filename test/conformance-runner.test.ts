@@ -5,7 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkScenario, runConformance, type ConformanceOptions } from '../dmsetup-ts/conformance/runner.js';
+import { checkScenario, planRun, runConformance, type ConformanceOptions } from '../dmsetup-ts/conformance/runner.js';
 import { discoverScenarios } from '../dmsetup-ts/conformance/discover.js';
 import { parseOptions } from '../dmsetup-ts/conformance/options.js';
 
@@ -186,6 +186,28 @@ t.test('the emulation prelude defines the oracle prelude helpers', async (t) => 
   t.same(helpers(ours), ['dm_disk', 'dm_write', 'dm_read', 'leg_read', 'dm_wait_sync', 'dm_klog']);
   const shared = path.join(root, '..', 'shared', 'oracle', 'prelude.sh');
   if (fs.existsSync(shared)) t.equal(fs.readFileSync(oracle, 'utf8'), fs.readFileSync(shared, 'utf8'), 'oracle-prelude.sh is shared/oracle/prelude.sh verbatim');
+});
+
+t.test('a folder declares the node count of its scenarios (NODES): --nodes N takes exactly those and says which it leaves out', async (t) => {
+  const dir = t.testdir({
+    'plain.sh': SCRIPT, 'plain.out': GOLDEN,
+    one: { NODES: '# inside node 1\n1\n', 'a.sh': SCRIPT, 'a.out': GOLDEN },
+    two: { NODES: '2\n', 'b.sh': SCRIPT, 'c.sh': SCRIPT },
+    other: { 'ignored.sh': SCRIPT },
+    bad: { NODES: 'two\n', 'd.sh': SCRIPT },
+  });
+  const names = (opts: ConformanceOptions) => { const p = planRun(opts); return [p.scenarios.map((s) => `${s.name}:${s.nodes ?? '-'}`), p.leftOut.map((s) => s.name)]; };
+  t.throws(() => planRun({ paths: [dir] }), /bad\/NODES: must hold one node count from 1 to 32/, 'a NODES file that is no count');
+  fs.rmSync(path.join(dir, 'bad'), { recursive: true });
+  t.same(names({ paths: [dir] }), [['plain:-', 'a:1', 'b:2', 'c:2'], []], 'without --nodes: the folder, and each subfolder with NODES on its own count (not other/)');
+  t.same(names({ paths: [dir], nodes: 2 }), [['plain:-', 'b:2', 'c:2'], ['a']], '--nodes 2: the two-node ones (and the undeclared one)');
+  t.same(names({ paths: [path.join(dir, 'one')], nodes: 1 }), [['a:1'], []], '--nodes 1 on the one-node folder');
+  t.throws(() => planRun({ paths: [path.join(dir, 'two')], nodes: 1 }), /--nodes 1: every scenario named runs on another number of nodes \(2 nodes/, 'nothing left to run');
+  t.throws(() => planRun({ paths: [path.join(dir, 'two', 'b.sh')], nodes: 3 }), /b\.sh: .*two\/NODES says its scenarios run on 2 nodes, not on --nodes 3/, 'a scenario named with another count');
+  t.throws(() => planRun({ paths: [path.join(dir, 'one')], real: true }), /--real has no cluster: .*a\.sh runs on 1 node/, '--real with a cluster scenario');
+  const r = await run({ paths: [path.join(dir, 'one'), path.join(dir, 'two')], nodes: 1, timeoutSeconds: 60 });
+  t.match(r.tap, /^TAP version 14\n1\.\.1\n# --nodes 1: left out 2 scenarios on 2 nodes \(.*two\/NODES\): b c\nok 1 - a\n/, 'the report says what it left out; the one-node scenario runs inside node 1');
+  t.equal(r.exitCode, 0);
 });
 
 t.test('command-line options', async (t) => {

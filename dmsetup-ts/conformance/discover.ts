@@ -17,7 +17,12 @@ export interface Scenario {
    * prints depends on how long each command takes, so it runs alone.
    */
   readonly timed: boolean;
+  /** The node count its folder's NODES file declares (a cluster scenario), if any. */
+  readonly nodes?: number;
 }
+
+/** A folder's node count for its scenarios: one line, the number (`#` starts a comment). */
+export const NODES_FILE = 'NODES';
 
 /** A bad command line or scenario set: the CLI prints it and exits 2. */
 export class UsageError extends Error {
@@ -28,8 +33,32 @@ export class UsageError extends Error {
   }
 }
 
+/** The node count DIR/NODES declares, or undefined without one; a bad one is a UsageError. */
+export function declaredNodes(dir: string): number | undefined {
+  const file = path.join(dir, NODES_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const words = text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
+  const n = Number(words[0]);
+  if (words.length !== 1 || !/^[0-9]+$/.test(words[0]!) || n < 1 || n > 32) {
+    throw new UsageError(`${file}: must hold one node count from 1 to 32 (the scenarios of its folder run on a cluster of that many nodes)`);
+  }
+  return n;
+}
+
+/** The *.sh of a folder, in name order. */
+function scriptsIn(dir: string): string[] {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.sh')).sort().map((f) => path.join(dir, f));
+}
+
 /**
- * Each PATH is a NAME.sh or a folder whose *.sh are taken in name order.
+ * Each PATH is a NAME.sh or a folder whose *.sh are taken in name order,
+ * then those of each subfolder that declares its node count (NODES), in
+ * name order.
  * A golden is DIR/NAME.out when `expectedDir` is given; otherwise NAME.out
  * beside the script, else ../expected/NAME.out. Without any, it would be
  * written to ../expected/ if that folder exists, else beside the script.
@@ -45,9 +74,14 @@ export function discoverScenarios(paths: readonly string[], expectedDir?: string
       throw new UsageError(`${p}: no such scenario or folder`);
     }
     if (st.isDirectory()) {
-      const found = fs.readdirSync(abs).filter((f) => f.endsWith('.sh')).sort();
+      const found = scriptsIn(abs);
+      const subs = fs.readdirSync(abs, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+      for (const sub of subs) {
+        const dir = path.join(abs, sub);
+        if (fs.existsSync(path.join(dir, NODES_FILE))) found.push(...scriptsIn(dir));
+      }
       if (found.length === 0) throw new UsageError(`${p}: no scenarios (*.sh) in this folder`);
-      scripts.push(...found.map((f) => path.join(abs, f)));
+      scripts.push(...found);
     } else if (abs.endsWith('.sh')) {
       scripts.push(abs);
     } else {
@@ -71,16 +105,18 @@ function locateGolden(script: string, expectedDir?: string): Omit<Scenario, 'tim
   const name = path.basename(script, '.sh');
   const dir = path.dirname(script);
   const file = `${name}.out`;
+  const nodes = declaredNodes(dir);
+  const declared = nodes === undefined ? {} : { nodes };
   if (expectedDir !== undefined) {
     const golden = path.resolve(expectedDir, file);
-    return { name, script, golden, hasGolden: fs.existsSync(golden) };
+    return { name, script, golden, hasGolden: fs.existsSync(golden), ...declared };
   }
   const beside = path.join(dir, file);
   const sibling = path.join(dir, '..', 'expected', file);
   for (const golden of [beside, sibling]) {
-    if (fs.existsSync(golden)) return { name, script, golden, hasGolden: true };
+    if (fs.existsSync(golden)) return { name, script, golden, hasGolden: true, ...declared };
   }
   const siblingDir = path.dirname(sibling);
   const golden = fs.existsSync(siblingDir) ? sibling : beside;
-  return { name, script, golden, hasGolden: false };
+  return { name, script, golden, hasGolden: false, ...declared };
 }

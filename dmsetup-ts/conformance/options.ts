@@ -25,8 +25,8 @@ export async function parseOptions(argv: readonly string[], print: (text: string
     .option('actual', { type: 'string', describe: 'Also write each actual output to DIR/NAME.out', requiresArg: true })
     .option('pending', { type: 'string', describe: 'The PENDING file (default: PENDING in the scenario folder or the one holding it)', requiresArg: true })
     .option('keep', { type: 'boolean', default: false, describe: 'Keep each scenario sandbox (its path is in the diagnostics)' })
-    .option('nodes', { type: 'number', describe: 'Run each scenario against a fresh emulated cluster of N nodes (`dmsetup-ts cluster up N`): with 1 inside node 1, with more as a host script driving the nodes with on N CMD, on_sh, node_kill, node_console', requiresArg: true })
-    .option('cluster-opt', { type: 'string', array: true, describe: 'With --nodes: an option passed on to `dmsetup-ts cluster up` (e.g. --cluster-opt=--patch=off); may be repeated', requiresArg: true })
+    .option('nodes', { type: 'number', describe: 'Run each scenario against a fresh emulated cluster of N nodes (`dmsetup-ts cluster up N`): with 1 inside node 1, with more as a host script driving the nodes with on N CMD, on_sh, node_kill, node_console. Scenarios whose folder says another count in its NODES file are left out (without --nodes they run on that many nodes)', requiresArg: true })
+    .option('cluster-opt', { type: 'string', array: true, describe: 'For the scenarios run on a cluster: an option passed on to `dmsetup-ts cluster up` (e.g. --cluster-opt=--patch=off); may be repeated', requiresArg: true })
     .strictOptions()
     .help()
     .alias('help', 'h')
@@ -50,7 +50,6 @@ export async function parseOptions(argv: readonly string[], print: (text: string
   const nodes = args.nodes;
   if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1 || nodes > 32)) throw new UsageError(`--nodes must be a whole number from 1 to 32, not ${nodes}`, true);
   const clusterOpts = (args['cluster-opt'] ?? []).map(String);
-  if (clusterOpts.length > 0 && nodes === undefined) throw new UsageError('--cluster-opt needs --nodes', true);
   if (nodes !== undefined && args.real) throw new UsageError('--nodes runs against the emulated cluster; --real has no cluster (record with shared/cluster-oracle)', true);
   return {
     paths: args._.map(String),

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { discoverScenarios, UsageError, type Scenario } from './discover.js';
+import { declaredNodes, discoverScenarios, NODES_FILE, UsageError, type Scenario } from './discover.js';
 import { findPendingFile, readPending } from './pending.js';
 import { preludePath } from './prelude.js';
 import { realMachineProblem, resetRealKernel } from './real.js';
@@ -42,9 +42,14 @@ export interface ConformanceOptions {
   readonly pendingFile?: string;
   /** The project's main.js that the dmsetup and losetup shims run. */
   readonly cli?: string;
-  /** Run each scenario against a fresh emulated cluster of this many nodes (see cluster-sandbox.ts). */
+  /**
+   * Run each scenario against a fresh emulated cluster of this many nodes (see
+   * cluster-sandbox.ts): the scenarios whose folder declares this count (NODES)
+   * or none; the ones declaring another are left out. Without it, a scenario
+   * whose folder declares a count runs on a cluster of that many nodes.
+   */
   readonly nodes?: number;
-  /** Options passed on to `dmsetup-ts cluster up` (patch selection...). */
+  /** Options passed on to `dmsetup-ts cluster up` (patch selection...) for the scenarios run on a cluster. */
   readonly clusterOpts?: readonly string[];
 }
 
@@ -67,10 +72,42 @@ export interface ScenarioResult {
 
 const rel = (p: string) => path.relative(process.cwd(), p) || '.';
 
+/** The scenarios to run, and those --nodes leaves out (their folder declares another node count). */
+export interface Plan {
+  readonly scenarios: Scenario[];
+  readonly leftOut: Scenario[];
+}
+
 /** The scenarios, checked against --update's rule; throws UsageError. */
 export function planScenarios(opts: ConformanceOptions): Scenario[] {
+  return planRun(opts).scenarios;
+}
+
+/** The scenarios to run, chosen by node count (--nodes and NODES) and checked against --update's rule; throws UsageError. */
+export function planRun(opts: ConformanceOptions): Plan {
   if (opts.paths.length === 0) throw new UsageError('name at least one scenario (NAME.sh) or folder of them', true);
-  const scenarios = discoverScenarios(opts.paths, opts.expectedDir);
+  const found = discoverScenarios(opts.paths, opts.expectedDir);
+  for (const p of opts.paths) {
+    // A scenario named on its own must be runnable with the --nodes asked for.
+    const abs = path.resolve(p);
+    if (opts.nodes === undefined || !abs.endsWith('.sh') || fs.statSync(abs).isDirectory()) continue;
+    const n = declaredNodes(path.dirname(abs));
+    if (n !== undefined && n !== opts.nodes) {
+      throw new UsageError(`${p}: ${rel(path.join(path.dirname(abs), NODES_FILE))} says its scenarios run on ${nodesText(n)}, not on --nodes ${opts.nodes}`);
+    }
+  }
+  const scenarios = found.filter((s) => opts.nodes === undefined || s.nodes === undefined || s.nodes === opts.nodes);
+  const leftOut = found.filter((s) => !scenarios.includes(s));
+  if (scenarios.length === 0) {
+    throw new UsageError(`--nodes ${opts.nodes}: every scenario named runs on another number of nodes (${[...new Set(leftOut.map((s) => s.nodes!))].map(nodesText).join(', ')}, as their NODES files say)`);
+  }
+  if (opts.real) {
+    const cluster = scenarios.find((s) => s.nodes !== undefined);
+    if (cluster) throw new UsageError(`--real has no cluster: ${rel(cluster.script)} runs on ${nodesText(cluster.nodes!)} (record it with shared/cluster-oracle)`);
+  }
+  if (opts.clusterOpts?.length && !scenarios.some((s) => (s.nodes ?? opts.nodes) !== undefined)) {
+    throw new UsageError('--cluster-opt needs --nodes or scenarios whose folder declares their node count (NODES)', true);
+  }
   if (opts.update && !opts.real) {
     for (const s of scenarios) {
       const marker = kernelRecordedMarker(s.golden);
@@ -82,8 +119,10 @@ export function planScenarios(opts: ConformanceOptions): Scenario[] {
       }
     }
   }
-  return scenarios;
+  return { scenarios, leftOut };
 }
+
+function nodesText(n: number): string { return n === 1 ? '1 node' : `${n} nodes`; }
 
 /** NAME -> why, for the scenarios PENDING lists (none with --real: a real kernel has no open issues). */
 export function pendingScenarios(scenarios: readonly Scenario[], opts: ConformanceOptions): Map<string, string> {
@@ -107,8 +146,9 @@ export async function checkScenario(scenario: Scenario, opts: ConformanceOptions
   if (real) resetRealKernel();
   let run;
   try {
-    if (opts.nodes !== undefined) {
-      run = await runClusterScript(sandbox, scenario.script, opts.nodes, opts.clusterOpts ?? [], timeoutSeconds * 1000);
+    const nodes = scenario.nodes ?? opts.nodes;
+    if (nodes !== undefined) {
+      run = await runClusterScript(sandbox, scenario.script, nodes, opts.clusterOpts ?? [], timeoutSeconds * 1000);
     } else {
       run = await runScript(sandbox, scenario.script, preludePath(real ? 'oracle-prelude.sh' : 'prelude.sh'), timeoutSeconds * 1000);
     }
@@ -196,11 +236,16 @@ export async function runConformance(
   opts: ConformanceOptions,
   write: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<{ exitCode: number; results: ScenarioResult[] }> {
-  const scenarios = planScenarios(opts);
+  const { scenarios, leftOut } = planRun(opts);
   const pending = pendingScenarios(scenarios, opts);
   const jobs = opts.real ? 1 : Math.max(1, opts.jobs ?? os.availableParallelism());
   const tap = new TapWriter(write);
   tap.plan(scenarios.length);
+  for (const n of [...new Set(leftOut.map((s) => s.nodes!))]) {
+    const these = leftOut.filter((s) => s.nodes === n);
+    const files = [...new Set(these.map((s) => rel(path.join(path.dirname(s.script), NODES_FILE))))];
+    tap.comment(`--nodes ${opts.nodes}: left out ${these.length} scenario${these.length === 1 ? '' : 's'} on ${nodesText(n)} (${files.join(', ')}): ${these.map((s) => s.name).join(' ')}`);
+  }
   if (opts.real) {
     // A machine that cannot run them: the plan, then TAP's Bail out! with the reason (one line).
     const problem = realMachineProblem();

@@ -1,30 +1,37 @@
-// The real-cluster scenarios of fixtures/cluster: one-node/ run inside node 1
-// of a one-node emulated cluster (--nodes 1), two-node/ as host scripts
-// driving two emulated nodes (--nodes 2), each compared byte for byte with
-// what two real Linux 6.1 nodes with corosync and cmirrord printed
+// The real-cluster scenarios of fixtures/cluster, as the issue's
+// `dmsetup-ts conformance --nodes 1|2 fixtures/cluster` runs them: each
+// folder's NODES file says on how many nodes its scenarios run, and --nodes N
+// takes exactly those (one-node/ inside node 1 of a one-node emulated cluster,
+// two-node/ as host scripts driving two emulated nodes), each compared byte
+// for byte with what real Linux 6.1 nodes with corosync and cmirrord printed
 // (shared/cluster-oracle, recorded twice, identical).
 
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkScenario, planScenarios, type ConformanceOptions, type ScenarioResult } from '../../dmsetup-ts/conformance/runner.js';
+import { checkScenario, planRun, type ConformanceOptions, type ScenarioResult } from '../../dmsetup-ts/conformance/runner.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'cluster');
 // Most of a cluster scenario is waiting (resync steps, corosync's token and
 // consensus timeouts): two run at a time even on a small machine.
 const JOBS = 2;
-const suites: { nodes: number; opts: ConformanceOptions }[] = [1, 2].map((nodes) => ({
-  nodes,
-  opts: { paths: [path.join(fixtures, nodes === 1 ? 'one-node' : 'two-node')], timeoutSeconds: 180, nodes },
-}));
-const all = suites.flatMap(({ opts }) => planScenarios(opts).map((s) => ({ s, opts })));
+const suites = [1, 2].map((nodes) => {
+  const opts: ConformanceOptions = { paths: [fixtures], timeoutSeconds: 180, nodes };
+  return { nodes, opts, plan: planRun(opts) };
+});
+const all = suites.flatMap(({ opts, plan }) => plan.scenarios.map((s) => ({ s, opts })));
 t.setTimeout((Math.ceil(all.length / JOBS) * 180 + 60) * 1000);
 
 t.test('the recorded cluster corpus', async (t) => {
   t.ok(fs.existsSync(path.join(fixtures, 'KERNEL-RECORDED')), 'the goldens are marked as recorded on real nodes');
   for (const { s } of all) t.ok(s.hasGolden, `${s.name} has a golden output`);
   t.ok(all.length >= 12, `the four scenarios of shared/cluster-oracle and at least eight of the project (${all.length})`);
+  for (const { nodes, plan } of suites) {
+    const folder = path.join(fixtures, nodes === 1 ? 'one-node' : 'two-node');
+    t.same(plan.scenarios.map((s) => path.dirname(s.script)), plan.scenarios.map(() => folder), `--nodes ${nodes} fixtures/cluster: exactly the scenarios of ${path.basename(folder)}/`);
+    t.ok(plan.scenarios.length > 0 && plan.leftOut.length > 0, `--nodes ${nodes} fixtures/cluster: runs ${plan.scenarios.length}, leaves ${plan.leftOut.length} to the other count`);
+  }
 });
 
 let free = JOBS;

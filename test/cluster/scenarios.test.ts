@@ -1,8 +1,8 @@
-// The self-checking cluster scripts of fixtures/cluster/ (001, 002), kept for
-// what no real recording can show: the seed scenario under the orderings (a)
-// and (b), and join mid-resync with the seed patch off. Each brings up its own
-// cluster (in a fresh runtime directory) and prints PASS/FAIL lines and a
-// RESULT line. (The real-cluster scenarios are test/cluster/conformance.test.ts.)
+// The self-checking cluster script of fixtures/cluster/self-checking/ (002),
+// kept for what no real recording can show: join mid-resync with the seed
+// patch off (every real kernel has it). It brings up its own cluster (in a
+// fresh runtime directory) and prints PASS/FAIL lines and a RESULT line. (The
+// real-cluster scenarios are test/cluster/conformance.test.ts.)
 
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { disposeSandbox, makeSandbox } from '../../dmsetup-ts/conformance/sandbox.js';
 import { MAIN, ROOT } from '../helpers/cli.js';
 
-const DIR = path.join(ROOT, 'fixtures/cluster');
+const DIR = path.join(ROOT, 'fixtures/cluster/self-checking');
 
 async function scenario(t: Test, name: string, env: Record<string, string> = {}): Promise<{ out: string; code: number }> {
   const sb = makeSandbox({ real: false, cli: MAIN });
