@@ -63,11 +63,22 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [verb, dev, sectorArg, countArg] = pos;
   const num = (s: string | undefined) => (s !== undefined && /^[0-9]+$/.test(s) ? Number(s) : NaN);
+  // A sector_t: exact as a bigint past 2^53 (the kernel answers for sectors past the device's end).
   const sector = num(sectorArg);
+  const sectorExact = Number.isNaN(sector) ? 0n : BigInt(sectorArg!);
+  /** The sector done bytes after the first: a number while exact, else a bigint. */
+  const at = (done: number): number | bigint => {
+    const s = sectorExact + BigInt(done / 512);
+    return s <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : s;
+  };
   const count = countArg === undefined ? undefined : num(countArg);
   if ((verb !== 'write' && verb !== 'read') || !dev || Number.isNaN(sector) || (count !== undefined && Number.isNaN(count)) ||
       (verb === 'read' && count === undefined) || !(bs >= 512 && bs % 512 === 0) || pos.length > 4) {
     process.stderr.write(usage);
+    return 1;
+  }
+  if (sectorExact >= 1n << 64n) {
+    process.stderr.write(`dmsetup-ts io: sector ${sectorArg}: past the largest sector_t (2^64 - 1)\n`);
     return 1;
   }
   const client = await KernelClient.connect().catch((e: Error) => e);
@@ -76,8 +87,8 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const failed = (what: string, at: number, error: string) => {
-      process.stderr.write(`dmsetup-ts io: ${dev}: ${what} at sector ${at}: ${isErrno(error) ? strerror(error) : error}\n`);
+    const failed = (what: string, where: number | bigint, error: string) => {
+      process.stderr.write(`dmsetup-ts io: ${dev}: ${what} at sector ${where}: ${isErrno(error) ? strerror(error) : error}\n`);
       return 1;
     };
     // Buffered I/O is one open..close of the device (its write-back happens at
@@ -86,17 +97,17 @@ export async function main(argv: string[]): Promise<number> {
     if (verb === 'write') {
       let done = 0;
       for await (const piece of stdinPieces(request, count === undefined ? Infinity : count * 512)) {
-        const r = (await client.call<{ bytes: number; error?: string }>('ioWrite', { dev, sector: sector + done / 512, bs, buffered }, piece)).result;
-        if (r.error) return failed('write', sector + (done + r.bytes) / 512, r.error);
+        const r = (await client.call<{ bytes: number; error?: string }>('ioWrite', { dev, sector: at(done), bs, buffered }, piece)).result;
+        if (r.error) return failed('write', at(done + r.bytes), r.error);
         done += piece.length;
       }
       return 0;
     }
     for (let done = 0; done < count! * 512;) {
       const n = Math.min(request, count! * 512 - done);
-      const reply = await client.call<{ bytes: number; error?: string }>('ioRead', { dev, sector: sector + done / 512, count: n / 512, bs, buffered });
+      const reply = await client.call<{ bytes: number; error?: string }>('ioRead', { dev, sector: at(done), count: n / 512, bs, buffered });
       if (reply.payload && !process.stdout.write(reply.payload)) await new Promise((r) => process.stdout.once('drain', r));
-      if (reply.result.error) return failed('read', sector + (done + reply.result.bytes) / 512, reply.result.error);
+      if (reply.result.error) return failed('read', at(done + reply.result.bytes), reply.result.error);
       if (reply.result.bytes < n) break; // the end of the device
       done += n;
     }

@@ -227,6 +227,13 @@ async function losetup(argv: string[]): Promise<number> {
         // errpre: the device when it could not be opened, else the file.
         const n0 = setupDevice === undefined ? undefined : loopNumber(setupDevice);
         if (setupDevice !== undefined && n0 === null) { warnx(`${setupDevice}: failed to set up loop device: No such file or directory`); return 1; }
+        if (file === '') {
+          // canonicalize_path("") fails without an errno of its own: warn() prints the one left
+          // behind, EEXIST from LOOP_CTL_ADD of a device that exists, else a failed locale lookup's ENOENT.
+          const exists = n0 !== undefined && n0 !== null && (await client.call<boolean>('loopExists', { number: n0 })).result;
+          warnx(`: failed to use backing file: ${exists ? 'File exists' : 'No such file or directory'}`);
+          return 1;
+        }
         if (!fs.existsSync(abs)) { warnx(`${file}: failed to set up loop device: No such file or directory`); return 1; }
         if (noOverlap) {
           const same = (await loops()).find((l) => l.file === abs);

@@ -41,6 +41,20 @@ export class Bio {
   isEmptyFlush(): boolean { return this.op === ReqOp.FLUSH || ((this.flags & REQ_PREFLUSH) !== 0 && this.data.length === 0); }
 }
 
+/**
+ * bio_check_eod's question: does [sector, sector + nr) lie inside a device of
+ * size sectors (exact: the size as a bigint when it is past 2^53)? sector_t
+ * is a u64, so a negative, fractional or NaN sector (the library API can pass
+ * one) lies inside nothing; past 2^53, where a number no longer holds every
+ * integer, the sum is taken exactly.
+ */
+export function bioInside(sector: number, nr: number, size: number, exactSize?: bigint): boolean {
+  if (!Number.isInteger(sector) || sector < 0) return false;
+  const end = sector + nr;
+  if (Number.isSafeInteger(end)) return end <= size;
+  return BigInt(sector) + BigInt(nr) <= (exactSize ?? BigInt(Math.trunc(size)));
+}
+
 /** Complete a bio: record status (first error wins if already set) and call bi_end_io. */
 export function bioEndio(bio: Bio, status?: BlkStatus): void {
   if (status !== undefined && status !== 0) bio.status = status;

@@ -2,7 +2,7 @@
 // inactive tables, suspension, events, and the bio path that splits a bio at
 // target boundaries and hands the pieces to each target's map function.
 
-import { Bio, ReqOp, REQ_PREFLUSH, REQ_SYNC, bioEndio, submitBio, type BlkStatus } from './bio.js';
+import { Bio, ReqOp, REQ_PREFLUSH, REQ_SYNC, bioEndio, bioInside, submitBio, type BlkStatus } from './bio.js';
 import { DM_MAJOR, readaheadPages, stackingLimits, type BlockDevice, type QueueLimits } from './block.js';
 import { DmEndio, DmMapio } from './dm-target.js';
 import type { Errno } from './errno.js';
@@ -134,9 +134,11 @@ export class MappedDevice implements BlockDevice {
     let sector = bio.sector;
     let remaining = bio.sectors;
     let offset = 0;
-    if (remaining === 0 || sector + remaining > map.sizeSectors()) { io.status = 'EIO'; return; }
+    if (remaining === 0 || !bioInside(sector, remaining, map.sizeSectors(), map.size())) { io.status = 'EIO'; return; }
     while (remaining > 0) {
-      const t = map.findTarget(sector)!;
+      const t = map.findTarget(sector);
+      // Past 2^53 the bio path's numbers cannot tell every sector apart: one that falls between targets is EIO, never a throw.
+      if (!t) { io.status = 'EIO'; break; }
       let len = Math.min(remaining, t.endSector - sector);
       const maxIo = t.ti.maxIoLen;
       if (maxIo) len = Math.min(len, maxIo - ((sector - t.beginSector) % maxIo));

@@ -1,9 +1,9 @@
 // Loop devices (/dev/loopN = 7:N) over regular files: the emulation's disks.
 
 import * as fs from 'node:fs';
-import { Bio, ReqOp, bioEndio } from './bio.js';
+import { Bio, ReqOp, bioEndio, bioInside } from './bio.js';
 import { LOOP_MAJOR, type BlockDevice } from './block.js';
-import { KernelError } from './errno.js';
+import { KernelError, isErrno } from './errno.js';
 import type { Clock } from './clock.js';
 
 /** Bios of this size and more are done on the thread pool (real clock only). */
@@ -35,15 +35,19 @@ export class LoopDevice implements BlockDevice {
   /** LOOP_SET_FD: attach a file; the size is fixed now, as the kernel does. */
   attach(file: string, readOnly = false): void {
     if (this.attached) throw new KernelError('EBUSY');
+    // losetup's open of the backing file (O_RDWR, else O_RDONLY on EROFS/EACCES): its errno as it is.
+    const openError = (e: unknown) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      return new KernelError(isErrno(code) ? code : 'EINVAL');
+    };
     let fd: number;
     try {
       fd = fs.openSync(file, readOnly ? 'r' : 'r+');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EROFS') {
-        fd = fs.openSync(file, 'r');
-        readOnly = true;
-      } else throw new KernelError(code === 'ENOENT' ? 'ENOENT' : 'EINVAL');
+      if (readOnly || (code !== 'EACCES' && code !== 'EROFS')) throw openError(e);
+      try { fd = fs.openSync(file, 'r'); } catch (e2) { throw openError(e2); }
+      readOnly = true;
     }
     const st = fs.fstatSync(fd);
     if (!st.isFile() && !st.isBlockDevice()) {
@@ -83,7 +87,7 @@ export class LoopDevice implements BlockDevice {
     // the pool and are done in place; on the virtual clock all are, so that
     // every run is the same.
     if (bio.size >= LOOP_ASYNC_MIN_BYTES && !this.clock.virtual && this.attached && (bio.op === ReqOp.READ || bio.op === ReqOp.WRITE) &&
-        bio.sector + bio.sectors <= this.sectors && !(bio.op === ReqOp.WRITE && this.readOnly)) {
+        bioInside(bio.sector, bio.sectors, this.sectors) && !(bio.op === ReqOp.WRITE && this.readOnly)) {
       this.doIoAsync(bio);
       return;
     }
@@ -110,7 +114,7 @@ export class LoopDevice implements BlockDevice {
   private doIo(bio: Bio): 0 | 'EIO' | 'EOPNOTSUPP' {
     if (!this.attached) return 'EIO';
     if (bio.op === ReqOp.FLUSH || bio.op === ReqOp.DISCARD) return 0;
-    if (bio.sector + bio.sectors > this.sectors) return 'EIO';
+    if (!bioInside(bio.sector, bio.sectors, this.sectors)) return 'EIO';
     const pos = bio.sector * 512;
     try {
       if (bio.op === ReqOp.READ) {
