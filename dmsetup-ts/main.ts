@@ -14,7 +14,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${prog}: ${EMPTY_DIR_MESSAGE}\n`);
     return 1;
   }
-  if (prog === 'losetup') return (await OWN_COMMANDS.losetup!.load()).main(argv);
+  if (prog === 'losetup' || prog === 'blockdev') return (await OWN_COMMANDS[prog]!.load()).main(argv);
   const own = ownCommand(argv[0]);
   if (own) {
     const rest = argv.slice(1);

@@ -1,4 +1,4 @@
-// dmsetup-ts shims DIR: writes small `dmsetup` and `losetup` wrappers into DIR,
+// dmsetup-ts shims DIR: writes small `dmsetup`, `losetup` and `blockdev` wrappers into DIR,
 // so that scripts (not only interactive shells, as with an alias) run the
 // emulation's with DIR first on PATH.
 
@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const usage = `Usage: dmsetup-ts shims [--force] DIR
-Writes DIR/dmsetup and DIR/losetup: shell wrappers running this dmsetup-ts
+Writes DIR/dmsetup, DIR/losetup and DIR/blockdev: shell wrappers running this dmsetup-ts
 (with this node), for PATH substitution:
     dmsetup-ts shims ~/.local/dmsetup-ts-bin
     export PATH=~/.local/dmsetup-ts-bin:$PATH
@@ -16,7 +16,7 @@ left alone unless --force.
 `;
 
 const MARK = '# dmsetup-ts shim';
-const NAMES = ['dmsetup', 'losetup'];
+const NAMES = ['dmsetup', 'losetup', 'blockdev'];
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

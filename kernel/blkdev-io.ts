@@ -4,6 +4,7 @@
 
 import { Bio, ReqOp, submitBioWait } from './bio.js';
 import type { BlockDevice } from './block.js';
+import { bdevReadOnly } from './blkdev-ioctl.js';
 import type { Errno } from './errno.js';
 
 export interface IoResult { bytes: number; error?: Errno }
@@ -12,6 +13,7 @@ export interface IoResult { bytes: number; error?: Errno }
 export async function blkdevWrite(bdev: BlockDevice, sector: number, data: Buffer, bs: number): Promise<IoResult> {
   bdev.open();
   try {
+    if (bdevReadOnly(bdev)) return { bytes: 0, error: 'EPERM' };
     let done = 0;
     while (done < data.length) {
       const len = Math.min(bs, data.length - done);

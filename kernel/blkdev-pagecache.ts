@@ -29,6 +29,7 @@
 
 import { Bio, ReqOp, REQ_RAHEAD, REQ_SYNC, submitBioWait, type BlkStatus } from './bio.js';
 import type { BlockDevice } from './block.js';
+import { bdevReadOnly } from './blkdev-ioctl.js';
 import type { Errno } from './errno.js';
 import type { KernelLog } from './klog.js';
 import type { IoResult } from './blkdev-io.js';
@@ -98,6 +99,7 @@ class BdevFile {
 
   /** One write(2) of buf at pos: bytes copied, or an errno if none were. */
   async write(pos: number, buf: Buffer): Promise<number | Errno> {
+    if (bdevReadOnly(this.bdev)) return 'EPERM';
     if (pos >= this.size) return 'ENOSPC';
     const len = Math.min(buf.length, this.size - pos);
     let done = 0;

@@ -17,6 +17,12 @@ export interface BlockDevice {
   open(): void;
   close(): void;
   readonly openCount: number;
+  /** get_disk_ro: the disk's read-only flag (set_disk_ro by the driver). */
+  readonly readOnly: boolean;
+  /** bdev->bd_read_only, set by BLKROSET. A write from user space to a device with either flag is refused (see bdevReadOnly). */
+  bdReadOnly: boolean;
+  /** bdi->ra_pages: read-ahead in pages (BLKRAGET, BLKRASET). */
+  raPages: number;
   /** queue_io_min / queue_io_opt in bytes, where the driver sets them (0 or absent: none). */
   readonly limits?: QueueLimits;
 }

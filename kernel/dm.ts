@@ -30,6 +30,7 @@ export class MappedDevice implements BlockDevice {
   inactive: DmTable | null = null;
   suspended = false;
   readOnly = false;
+  bdReadOnly = false;
   deferredRemove = false;
   /** The gendisk exists once the first table was loaded (dm_setup_md_queue). */
   hasDisk = false;

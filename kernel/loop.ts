@@ -19,6 +19,9 @@ export class LoopDevice implements BlockDevice {
   /** The backing file while attached. */
   file: string | null = null;
   readOnly = false;
+  bdReadOnly = false;
+  /** The gendisk's default read-ahead, VM_READAHEAD_PAGES (128 KiB). */
+  raPages = 32;
   /** LO_FLAGS_AUTOCLEAR: detach when the last opener closes. */
   autoclear = false;
   private fd = -1;

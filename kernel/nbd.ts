@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Bio, ReqOp, REQ_FUA, REQ_PREFLUSH, SECTOR_SIZE, submitBio, type BlkStatus } from './bio.js';
 import type { BlockDevice } from './block.js';
+import { bdevReadOnly } from './blkdev-ioctl.js';
 import type { Kernel } from './kernel.js';
 import { refused, type ConnectionGuard } from './server.js';
 import {
@@ -293,7 +294,7 @@ class NbdConnection {
   private lookup(name: string): Export | null {
     const bdev = this.server.device(name);
     if (!bdev || bdev.sizeSectors() === 0) return null;
-    return { bdev, name, readOnly: (bdev as { readOnly?: boolean }).readOnly === true };
+    return { bdev, name, readOnly: bdevReadOnly(bdev) };
   }
 
   /** The export is opened, as a program opening /dev/mapper/NAME would (the open count shows it). */

@@ -4,6 +4,7 @@
 // and nothing of it reaches the kernel.
 
 import { KernelError } from './errno.js';
+import { BLK_IOCTLS } from './blkdev-ioctl.js';
 
 /** Checks one value; returns why it does not fit, or null. */
 type Check = (v: unknown) => string | null;
@@ -72,6 +73,7 @@ export const ARGS: ReadonlyMap<string, Record<string, Check>> = new Map<string, 
   ['loopExists', { number: int }],
   ['ioWrite', { dev: str, sector, bs: opt(positive), buffered: opt(bool) }],
   ['ioRead', { dev: str, sector, count: nonNeg, bs: opt(positive), buffered: opt(bool) }],
+  ['blkdevIoctls', { path: str, cmds: arrayOf(shape({ cmd: oneOf(...BLK_IOCTLS), arg: opt(int) })) }],
   ['nbdExport', { name: str, tcp: opt(nonNeg) }],
   ['dmesg', { clear: opt(bool) }],
 ]);

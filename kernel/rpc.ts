@@ -9,6 +9,7 @@ import { packRecords } from './protocol.js';
 import { blkdevRead, blkdevWrite } from './blkdev-io.js';
 import { bufferedRead, bufferedWrite } from './blkdev-pagecache.js';
 import { formatLogLine } from './klog.js';
+import { BlockDeviceFile, type BlkIoctl } from './blkdev-ioctl.js';
 import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
 import type { DevRef, TargetSpec } from './dm-ioctl.js';
 import type { Kernel } from './kernel.js';
@@ -95,6 +96,29 @@ const OP_TABLE: Record<string, Op> = {
     }
     const loop = major === LOOP_MAJOR ? k.loop(minor) : undefined;
     return r(loop ? { diskName: loop.diskName } : null);
+  },
+
+  /**
+   * open(PATH, O_RDONLY), then each ioctl in turn, as blockdev(8) does: the
+   * results so far and, at the first failing one, its errno.
+   */
+  blkdevIoctls: (k, a) => {
+    const bdev = k.lookupDevPath(String(a.path));
+    if (!bdev) throw new KernelError('ENOENT');
+    const md = k.dmIoctl.deviceByMinor(bdev.minor);
+    if (bdev.major === md?.major && !md.hasDisk) throw new KernelError('ENXIO'); // no gendisk before the first table
+    const file = new BlockDeviceFile(bdev);
+    const results: (string | null)[] = [];
+    for (const c of a.cmds as { cmd: BlkIoctl; arg?: number }[]) {
+      try {
+        const v = file.ioctl(c.cmd, c.arg ?? 0);
+        results.push(v === undefined ? null : String(v));
+      } catch (e) {
+        if (e instanceof KernelError) return r({ results, errno: e.errno });
+        throw e;
+      }
+    }
+    return r({ results });
   },
 
   // ---- loop control ----

@@ -44,12 +44,12 @@ t.test('install from a packed tarball, then the tour with the shims on PATH', as
   const bin = path.join(tmp, 'prefix/bin');
   const shims = await execa(path.join(bin, 'dmsetup-ts'), ['shims', path.join(tmp, 'shims')], { reject: false });
   t.equal(shims.exitCode, 0, `shims: ${shims.stderr}`);
-  t.match(shims.stdout, /\/shims\/dmsetup\n.*\/shims\/losetup\nexport PATH=/);
+  t.match(shims.stdout, /\/shims\/dmsetup\n.*\/shims\/losetup\n.*\/shims\/blockdev\nexport PATH=/);
   const work = path.join(tmp, 'work');
   fs.mkdirSync(work);
   const env = { PATH: `${path.join(tmp, 'shims')}:${bin}:${process.env.PATH}`, DMSETUP_TS_DIR: kdir, LC_ALL: 'C', HOME: tmp };
-  const which = await execa('sh', ['-c', 'for c in dmsetup losetup dmsetup-ts; do command -v $c; done'], { env, extendEnv: false });
-  t.same(which.stdout.split('\n'), [path.join(tmp, 'shims/dmsetup'), path.join(tmp, 'shims/losetup'), path.join(bin, 'dmsetup-ts')], 'PATH substitution');
+  const which = await execa('sh', ['-c', 'for c in dmsetup losetup blockdev dmsetup-ts; do command -v $c; done'], { env, extendEnv: false });
+  t.same(which.stdout.split('\n'), [path.join(tmp, 'shims/dmsetup'), path.join(tmp, 'shims/losetup'), path.join(tmp, 'shims/blockdev'), path.join(bin, 'dmsetup-ts')], 'PATH substitution');
   for (const line of block('## A one-minute tour')) {
     const [cmd, comment] = line.split(/\s+# /, 2) as [string, string | undefined];
     const r = await execa('sh', ['-c', cmd], { cwd: work, env, extendEnv: false, reject: false, all: true });

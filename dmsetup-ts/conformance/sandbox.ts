@@ -30,6 +30,7 @@ export function defaultCli(): string {
 const SHIMS: Record<string, { prog?: string; args: string[] }> = {
   dmsetup: { prog: 'dmsetup', args: [] },
   losetup: { prog: 'losetup', args: [] },
+  blockdev: { prog: 'blockdev', args: [] },
   'dmsetup-ts': { args: [] },
   dmesg: { args: ['dmesg'] },
 };
