@@ -13,9 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { checkScenario, planRun, type ConformanceOptions, type ScenarioResult } from '../../dmsetup-ts/conformance/runner.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'cluster');
-// Most of a cluster scenario is waiting (resync steps, corosync's token and
-// consensus timeouts): two run at a time even on a small machine.
-const JOBS = 2;
+// Most of a cluster scenario is waiting (resync steps, cmirrord's 3 s before
+// a resume, corosync's token and consensus timeouts, the recordings' sleeps):
+// four run at a time even on a two-core machine (tap runs one file at a time),
+// ~90 s for the corpus where two at a time took ~140 s.
+const JOBS = 4;
 const suites = [1, 2].map((nodes) => {
   const opts: ConformanceOptions = { paths: [fixtures], timeoutSeconds: 180, nodes };
   return { nodes, opts, plan: planRun(opts) };
