@@ -57,6 +57,8 @@ export class MappedDevice implements BlockDevice {
   /** md->wq and md->work (dm_wq_work): submits the deferred bios unless I/O is blocked for a suspend. */
   private readonly wq: Workqueue;
   private readonly work = new WorkStruct(() => this.wqWork());
+  /** Destroyed: a bio reaching it now (a caller that kept it, a flush's payload) fails. */
+  private freed = false;
 
   constructor(readonly kernel: Kernel, public name: string, readonly minor: number) {
     this.diskName = `dm-${minor}`;
@@ -110,6 +112,8 @@ export class MappedDevice implements BlockDevice {
   // ---- the bio path ------------------------------------------------------
 
   submitBio(bio: Bio): void {
+    // Freed (DMF_FREEING): no table will ever map it.
+    if (this.freed) { bioEndio(bio, 'EIO'); return; }
     if (this.blockIo) { this.deferred.push(bio); return; }
     const map = this.live;
     if (!map) { bioEndio(bio, 'EIO'); return; }
@@ -143,6 +147,7 @@ export class MappedDevice implements BlockDevice {
       let len = Math.min(remaining, t.endSector - sector);
       const maxIo = t.ti.maxIoLen;
       if (maxIo) len = Math.min(len, maxIo - ((sector - t.beginSector) % maxIo));
+      if (!(len > 0)) { io.status = 'EIO'; break; }
       const clone = new Bio(bio.op, this, sector, bio.data.subarray(offset, offset + len * 512), null, bio.flags);
       // Each piece is an io of its own, accounted from its start to its end (dm_io_acct).
       let acctDone: (() => void) | undefined;
@@ -198,7 +203,7 @@ export class MappedDevice implements BlockDevice {
     let status = io.status;
     this.inflight--;
     if (status === 'DM_REQUEUE') {
-      if (this.noflushSuspending || this.blockIo) {
+      if ((this.noflushSuspending || this.blockIo) && !this.freed) {
         // Pushed back to the core: reissued after resume, usually to a new table.
         io.orig.status = 0;
         this.deferred.push(io.orig);
@@ -220,6 +225,7 @@ export class MappedDevice implements BlockDevice {
 
   /** queue_io: add the bio to the deferred list and kick md->work. */
   private queueIo(bio: Bio): void {
+    if (this.freed) { bioEndio(bio, 'EIO'); return; }
     this.deferred.push(bio);
     this.wq.queueWork(this.work);
   }
@@ -309,6 +315,7 @@ export class MappedDevice implements BlockDevice {
       await map.postsuspend();
       this.suspended = true;
     }
+    this.freed = true;
     for (const bio of this.deferred.splice(0)) bioEndio(bio, 'EIO');
     this.inactive?.destroy();
     this.inactive = null;
