@@ -23,6 +23,8 @@ export class Bio {
   private?: unknown;
   /** Which of a target's flush clones this is (dm_bio_get_target_bio_nr). */
   targetBioNr = 0;
+  /** How many mapped devices this bio (or the one it was made for) has passed through (see MAX_DM_DEPTH). */
+  depth = 0;
 
   constructor(
     public op: ReqOp,

@@ -11,9 +11,10 @@ export interface DmIoRegion { bdev: BlockDevice; sector: number; count: number }
  * dm_io: issue op to every region; data is the payload (shared by every
  * write, filled by a read; it must be count sectors long). notify gets the
  * error bits (bit i: region i failed); the promise resolves to them too.
+ * parent: the bio this I/O is done for, if any.
  */
 export function dmIo(op: ReqOp, flags: number, regions: readonly DmIoRegion[], data: Buffer | null,
-  notify?: (errorBits: number) => void): Promise<number> {
+  notify?: (errorBits: number) => void, parent?: Bio): Promise<number> {
   return new Promise((resolve) => {
     let pending = regions.length + 1;
     let errorBits = 0;
@@ -30,6 +31,8 @@ export function dmIo(op: ReqOp, flags: number, regions: readonly DmIoRegion[], d
         if (b.status) errorBits |= 1 << i;
         dec();
       }, flags);
+      // The bios done on behalf of a bio are as deep in the device stack as it is.
+      if (parent) bio.depth = parent.depth;
       submitBio(bio);
     });
     dec();

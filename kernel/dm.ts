@@ -14,6 +14,14 @@ import { WorkStruct, Workqueue } from './workqueue.js';
 /** One bio from above, tracked until every piece sent to the targets completes (struct dm_io). */
 interface DmIo { orig: Bio; pending: number; status: BlkStatus }
 
+/**
+ * Mapped devices a bio may pass through. A table may name its own device, or a
+ * device above it (6.1 checks neither); Linux then loops on the bio forever.
+ * Here a bio that has gone this deep fails with EIO, so a cyclic table costs
+ * an I/O error, not the kernel process (a stack overflow, or work without end).
+ */
+export const MAX_DM_DEPTH = 8;
+
 /** bio_is_flush_with_data: REQ_PREFLUSH and a payload (the flush goes first, the data after it). */
 function bioIsFlushWithData(bio: Bio): boolean {
   return (bio.flags & REQ_PREFLUSH) !== 0 && bio.size > 0;
@@ -113,7 +121,7 @@ export class MappedDevice implements BlockDevice {
 
   submitBio(bio: Bio): void {
     // Freed (DMF_FREEING): no table will ever map it.
-    if (this.freed) { bioEndio(bio, 'EIO'); return; }
+    if (this.freed || bio.depth >= MAX_DM_DEPTH) { bioEndio(bio, 'EIO'); return; }
     if (this.blockIo) { this.deferred.push(bio); return; }
     const map = this.live;
     if (!map) { bioEndio(bio, 'EIO'); return; }
@@ -167,6 +175,7 @@ export class MappedDevice implements BlockDevice {
 
   private mapClone(io: DmIo, t: TableTarget, clone: Bio, flushIndex: number, acctDone?: () => void): void {
     io.pending++;
+    clone.depth = io.orig.depth + 1;
     clone.targetBioNr = flushIndex;
     clone.endIo = (c) => this.cloneEndio(io, t, c, acctDone);
     const r = t.target.map(clone);

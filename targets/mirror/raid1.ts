@@ -318,7 +318,7 @@ export class MirrorSet implements Target {
   /** read_async_bio. */
   private readAsyncBio(m: Mirror, bio: Bio): void {
     const io = this.mapRegion(m, bio);
-    void dmIo(ReqOp.READ, 0, [io], bio.data, (err) => this.readCallback(m, bio, err));
+    void dmIo(ReqOp.READ, 0, [io], bio.data, (err) => this.readCallback(m, bio, err), bio);
   }
 
   private async regionInSync(region: number, mayBlock: 0 | 1): Promise<boolean> {
@@ -357,7 +357,7 @@ export class MirrorSet implements Target {
     if (bio.op === ReqOp.DISCARD) op = ReqOp.DISCARD;
     if (bio.op === ReqOp.FLUSH) flags |= REQ_PREFLUSH;
     const io = this.mirror.map((m) => this.mapRegion(m, bio));
-    void dmIo(op, flags, io, bio.data, (err) => this.writeCallback(bio, err));
+    void dmIo(op, flags, io, bio.data, (err) => this.writeCallback(bio, err), bio);
   }
 
   private async doWrites(writes: Bio[]): Promise<void> {
