@@ -23,6 +23,8 @@ export interface ClusterOptions {
   /** The kernel patches of every node (targets/mirror/patches.ts); unnamed ones keep their default. */
   patches?: Readonly<Record<string, boolean>>;
   onEvent?: (e: CpgTraceEvent) => void;
+  /** Each node's corosync log lines (cs_log). */
+  corosyncLog?: (nodeid: number, line: string) => void;
 }
 
 export class Cluster {
@@ -33,7 +35,7 @@ export class Cluster {
   constructor(readonly opts: ClusterOptions) {
     if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 32) throw new Error(`a cluster has 1 to 32 nodes, not ${opts.nodes}`);
     this.clock = opts.virtualClock ? new VirtualClock() : new RealClock();
-    this.cpg = new SimCpg(this.clock, { seed: opts.seed, maxLatencyMs: opts.maxLatencyMs ?? (opts.virtualClock ? 2 : 0), timings: opts.timings, onEvent: opts.onEvent, describe: describeClog });
+    this.cpg = new SimCpg(this.clock, { seed: opts.seed, maxLatencyMs: opts.maxLatencyMs ?? (opts.virtualClock ? 2 : 0), timings: opts.timings, onEvent: opts.onEvent, describe: describeClog, corosyncLog: opts.corosyncLog });
     for (let i = 1; i <= opts.nodes; i++) this.nodes.push(new ClusterNode(i, this.clock, this.cpg, opts.patches ?? {}));
   }
 

@@ -5,6 +5,7 @@
 // seeded implementation a real engine (corosync, etcd) can stand in for.
 
 import type { Clock } from '../kernel/clock.js';
+import { corosyncLine, nodeFailureSteps } from './corosync-log.js';
 
 export type NodeId = number;
 
@@ -104,6 +105,8 @@ export interface SimCpgOptions {
   onEvent?: (e: CpgTraceEvent) => void;
   /** Describe a message for the trace. */
   describe?: (msg: unknown) => string;
+  /** A line of a node's corosync log (its stderr, as corosync -f writes it). */
+  corosyncLog?: (nodeid: NodeId, line: string) => void;
 }
 
 /**
@@ -119,6 +122,10 @@ export class SimCpg implements GroupTransport {
   private readonly handles = new Set<SimHandle>();
   /** The nodes of the ring (corosync's membership): booted ones, until their failure is agreed on. */
   private readonly ring = new Set<NodeId>();
+  /** Nodes whose corosync has stopped with them (until they boot again). */
+  private readonly failed = new Set<NodeId>();
+  /** The ring's sequence number (the ".seq" of a ring id), one more at every new membership. */
+  private ringSeq = 0x10;
 
   constructor(private readonly clock: Clock, private readonly opts: SimCpgOptions = {}) {
     this.rand = prng(opts.seed ?? 1);
@@ -139,7 +146,7 @@ export class SimCpg implements GroupTransport {
   }
 
   /** A node's corosync joins the ring (at boot). */
-  nodeUp(nodeid: NodeId): void { this.ring.add(nodeid); }
+  nodeUp(nodeid: NodeId): void { this.ring.add(nodeid); this.failed.delete(nodeid); }
 
   /** The ring's members now, as corosync reports them (runtime.members). */
   ringMembers(): NodeId[] { return [...this.ring].sort((a, b) => a - b); }
@@ -163,7 +170,25 @@ export class SimCpg implements GroupTransport {
     const wait = t.tokenMs + t.consensusMs;
     const formed = this.clock.nowMs() + wait;
     this.lastAt = Math.max(this.lastAt, formed);
-    if (this.ring.has(nodeid)) this.clock.setTimer(wait, () => this.ring.delete(nodeid));
+    if (!this.ring.has(nodeid)) return;
+    this.failed.add(nodeid);
+    this.clock.setTimer(wait, () => this.ring.delete(nodeid));
+    // What the others' corosync logs say meanwhile.
+    const log = this.opts.corosyncLog;
+    const members = [...this.ring].filter((n) => !this.failed.has(n)).sort((a, b) => a - b);
+    if (!log || members.length === 0) return;
+    const ringId = `${members[0]!.toString(16)}.${(++this.ringSeq).toString(16)}`;
+    const failedAt = this.clock.nowMs();
+    for (const step of nodeFailureSteps(nodeid, members, t.tokenMs, t.consensusMs, ringId)) {
+      this.clock.setTimer(step.afterMs, () => {
+        const now = new Date();
+        const elapsed = String(Math.floor(this.clock.nowMs() - failedAt));
+        for (const n of members) {
+          if (!this.ring.has(n) || this.failed.has(n)) continue; // failed (or shut down) meanwhile
+          for (const [level, subsys, msg] of step.lines) log(n, corosyncLine(now, level, subsys, msg.replace('ELAPSED', elapsed)));
+        }
+      });
+    }
   }
 
   /** A clean shutdown: corosync leaves the ring at once (its groups were left already). */

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     nodes: config.nodes, seed: config.seed,
     patches: config.patches,
     timings: { tokenMs: config.tokenMs ?? COROSYNC_DEFAULT_TIMINGS.tokenMs, consensusMs: config.consensusMs ?? COROSYNC_DEFAULT_TIMINGS.consensusMs },
+    corosyncLog: (id, line) => fs.appendFileSync(path.join(nodeDir(dir, id), 'corosync.log'), line + '\n'),
   });
   const t0 = Date.now();
   // Each node's cmirrord output (its stdout and stderr, as cmirrord -f > cmirrord.log 2>&1)
