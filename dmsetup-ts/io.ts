@@ -2,6 +2,8 @@
 // as `dd oflag=direct` / `iflag=direct` would do it on Linux.
 //   io write DEV SECTOR [COUNT] [--bs BYTES] [--buffered]   stdin -> device (COUNT sectors, or all of stdin)
 //   io read DEV SECTOR COUNT [--bs BYTES] [--buffered]      device -> stdout
+//   io stat NAME   the block-layer counters of the dm device NAME (/sys/block/dm-N/stat):
+//                  reads N (S sectors) writes N (S sectors) in flight N
 // Each block of --bs bytes (default 1 MiB, a multiple of 512) is one bio, in order;
 // the first failing one ends the command with exit status 1. --buffered goes
 // through the page cache instead (kernel/blkdev-pagecache.ts), as dd does
@@ -12,7 +14,7 @@
 import { strerror, isErrno } from '../kernel/errno.js';
 import { KernelClient } from './client.js';
 
-export const usage = 'Usage: dmsetup-ts io write DEVICE SECTOR [COUNT] [--bs BYTES] [--direct|--buffered]\n       dmsetup-ts io read DEVICE SECTOR COUNT [--bs BYTES] [--direct|--buffered]\n';
+export const usage = 'Usage: dmsetup-ts io write DEVICE SECTOR [COUNT] [--bs BYTES] [--direct|--buffered]\n       dmsetup-ts io read DEVICE SECTOR COUNT [--bs BYTES] [--direct|--buffered]\n       dmsetup-ts io stat NAME\n';
 
 /** Direct I/O goes to the kernel in requests of this size, so a large copy streams. */
 const REQUEST_BYTES = 8 << 20;
@@ -62,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     else pos.push(a);
   }
   const [verb, dev, sectorArg, countArg] = pos;
+  if (verb === 'stat') return stat(pos);
   const num = (s: string | undefined) => (s !== undefined && /^[0-9]+$/.test(s) ? Number(s) : NaN);
   // A sector_t: exact as a bigint past 2^53 (the kernel answers for sectors past the device's end).
   const sector = num(sectorArg);
@@ -114,6 +117,28 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     process.stderr.write(`dmsetup-ts io: ${dev}: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    client.close();
+  }
+}
+
+/** io stat NAME: the dm device's disk counters, as the cluster oracle's dm_stat prints them. */
+async function stat(pos: string[]): Promise<number> {
+  if (pos.length !== 2) { process.stderr.write(usage); return 1; }
+  const name = pos[1]!;
+  const client = await KernelClient.connect().catch((e: Error) => e);
+  if (client instanceof Error) {
+    process.stderr.write(`dmsetup-ts io: cannot reach the emulated kernel: ${client.message}\n`);
+    return 1;
+  }
+  try {
+    const s = (await client.call<{ ios: [number, number]; sectors: [number, number]; inFlight: [number, number] }>('diskStat', { name })).result;
+    process.stdout.write(`reads ${s.ios[0]} (${s.sectors[0]} sectors) writes ${s.ios[1]} (${s.sectors[1]} sectors) in flight ${s.inFlight[0] + s.inFlight[1]}\n`);
+    return 0;
+  } catch (e) {
+    const errno = (e as { errno?: unknown }).errno;
+    process.stderr.write(`dmsetup-ts io: ${name}: ${typeof errno === 'string' && isErrno(errno) ? strerror(errno) : (e as Error).message}\n`);
     return 1;
   } finally {
     client.close();

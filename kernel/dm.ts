@@ -12,7 +12,14 @@ import { DmStats } from './dm-stats.js';
 import { WorkStruct, Workqueue } from './workqueue.js';
 
 /** One bio from above, tracked until every piece sent to the targets completes (struct dm_io). */
-interface DmIo { orig: Bio; pending: number; status: BlkStatus }
+interface DmIo { orig: Bio; pending: number; status: BlkStatus; flushAcct?: boolean }
+
+/**
+ * The gendisk's part_stat as /sys/block/dm-N/stat shows it: ios and sectors
+ * counted when an io starts (bdev_start_io_acct), in flight until it ends; a
+ * read at index 0, a write at 1.
+ */
+export interface DiskStat { ios: [number, number]; sectors: [number, number]; inFlight: [number, number] }
 
 /**
  * Mapped devices a bio may pass through. A table may name its own device, or a
@@ -52,6 +59,8 @@ export class MappedDevice implements BlockDevice {
   raPages = readaheadPages(this.limits);
   /** md->stats: the @stats_* regions and their counters. */
   readonly stats: DmStats;
+  /** The disk's own counters (/sys/block/dm-N/stat). */
+  readonly diskStat: DiskStat = { ios: [0, 0], sectors: [0, 0], inFlight: [0, 0] };
 
   private blockIo = false;
   private noflushSuspending = false;
@@ -128,6 +137,9 @@ export class MappedDevice implements BlockDevice {
     const io: DmIo = { orig: bio, pending: 1, status: 0 };
     this.inflight++;
     if (bio.op === ReqOp.FLUSH || bio.flags & REQ_PREFLUSH) {
+      // dm_io_acct: the flush is a write io of no sectors (its payload is accounted when reissued).
+      this.acctStart(1, 0);
+      io.flushAcct = true;
       // __send_empty_flush: every target gets its num_flush_bios empty flushes
       // (REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC); a payload is submitted once they
       // are done, without REQ_PREFLUSH (decPending), so no target sees a flush with data.
@@ -157,20 +169,29 @@ export class MappedDevice implements BlockDevice {
       if (maxIo) len = Math.min(len, maxIo - ((sector - t.beginSector) % maxIo));
       if (!(len > 0)) { io.status = 'EIO'; break; }
       const clone = new Bio(bio.op, this, sector, bio.data.subarray(offset, offset + len * 512), null, bio.flags);
-      // Each piece is an io of its own, accounted from its start to its end (dm_io_acct).
-      let acctDone: (() => void) | undefined;
+      // Each piece is an io of its own, accounted from its start to its end (dm_io_acct):
+      // the disk's counters, and the @stats regions if there are any.
+      const rw = bio.isWrite() ? 1 : 0;
+      this.acctStart(rw, len);
+      let acctDone = () => { this.diskStat.inFlight[rw]--; };
       if (this.stats.used()) {
         const aux = this.stats.newAux();
-        const rw = bio.isWrite() ? 1 : 0;
         const s0 = sector, n = len;
         this.stats.accountIo(rw, s0, n, false, aux);
-        acctDone = () => this.stats.accountIo(rw, s0, n, true, aux);
+        acctDone = () => { this.diskStat.inFlight[rw]--; this.stats.accountIo(rw, s0, n, true, aux); };
       }
       this.mapClone(io, t, clone, 0, acctDone);
       sector += len;
       offset += len * 512;
       remaining -= len;
     }
+  }
+
+  /** bdev_start_io_acct: one more io of these sectors, in flight. */
+  private acctStart(rw: 0 | 1, sectors: number): void {
+    this.diskStat.ios[rw]++;
+    this.diskStat.sectors[rw] += sectors;
+    this.diskStat.inFlight[rw]++;
   }
 
   private mapClone(io: DmIo, t: TableTarget, clone: Bio, flushIndex: number, acctDone?: () => void): void {
@@ -211,6 +232,7 @@ export class MappedDevice implements BlockDevice {
     if (--io.pending > 0) return;
     let status = io.status;
     this.inflight--;
+    if (io.flushAcct) this.diskStat.inFlight[1]--;
     if (status === 'DM_REQUEUE') {
       if ((this.noflushSuspending || this.blockIo) && !this.freed) {
         // Pushed back to the core: reissued after resume, usually to a new table.

@@ -143,6 +143,11 @@ const OP_TABLE: Record<string, Op> = {
     const res = await write(blockDevice(k, String(a.dev)), Number(a.sector), payload ?? Buffer.alloc(0), Number(a.bs ?? 1 << 20));
     return r(res);
   },
+  diskStat: (k, a) => {
+    const md = k.dmIoctl.deviceByName(String(a.name));
+    if (!md) throw new KernelError('ENXIO');
+    return r(md.diskStat);
+  },
   ioRead: async (k, a) => {
     const read = a.buffered ? bufferedRead.bind(null, k.klog) : blkdevRead;
     const res = await read(blockDevice(k, String(a.dev)), Number(a.sector), Number(a.count), Number(a.bs ?? 1 << 20));

@@ -57,6 +57,6 @@ cm_slot() {
   cm_dump | awk '/recoverer *:/{n=$3} /recovering_region:/{r=$2} END{ if (r == "" || r == "18446744073709551615") print "no region being recovered"; else print "recovering region " r " by node " n }'
 }
 
-# dm_stat NAME: the oracle's block-layer counters (/sys/block/dm-N/stat) have
-# no emulated counterpart yet; say so rather than print numbers.
-dm_stat() { echo "dm_stat: block-layer counters are not emulated"; return 1; }
+# dm_stat NAME: the block-layer counters of /dev/mapper/NAME: reads, sectors read,
+# writes, sectors written, in flight (the dm device's /sys/block/dm-N/stat).
+dm_stat() { dmsetup-ts io stat "$1"; }
