@@ -42,6 +42,24 @@ export interface TargetSpec { start: bigint | number; length: bigint | number; t
 /** One target as DM_TABLE_STATUS returns it: exact u64 geometry and the target's text. */
 export interface TargetStatus { start: bigint; length: bigint; type: string; params: string }
 
+/** dm-core.h: the most targets a table may have, and the parameter bytes per target copy_params allows for (1 GiB in all). */
+export const DM_MAX_TARGETS = 1048576;
+export const DM_MAX_TARGET_PARAMS = 1024;
+/** Targets built between two turns of the kernel process's event loop (tableLoadAsync). */
+const LOAD_YIELD_TARGETS = 1024;
+
+/**
+ * The data_size of the DM_TABLE_LOAD ioctl carrying these targets, as libdm's
+ * _flatten computes it: struct dm_ioctl (312 bytes), then per target a struct
+ * dm_target_spec (40) and its params with their NUL and ALIGNMENT (8), at
+ * least 16 KiB.
+ */
+export function tableLoadDataSize(specs: TargetSpec[]): number {
+  let len = 312;
+  for (const s of specs) len += 40 + Buffer.byteLength(s.params) + 1 + 8;
+  return Math.max(len, 16 * 1024);
+}
+
 /** A u64 from the wire or the library API: a bigint, a number or a decimal string; wrapped to 64 bits. */
 export function toU64(v: bigint | number | string): bigint {
   return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(v));
@@ -259,14 +277,46 @@ export class DmIoctl {
 
   /** DM_TABLE_LOAD: build and validate a table into the inactive slot. */
   tableLoad(ref: DevRef, specs: TargetSpec[], readOnly = false, attachCwd?: string): DmInfo {
+    const steps = this.tableLoadSteps(ref, specs, readOnly, attachCwd);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * DM_TABLE_LOAD as the kernel process serves it: the same, but other
+   * requests are served between every LOAD_YIELD_TARGETS targets, as table_load
+   * builds a table without holding any lock (a client loading a huge table does
+   * not stall the others).
+   */
+  async tableLoadAsync(ref: DevRef, specs: TargetSpec[], readOnly = false, attachCwd?: string): Promise<DmInfo> {
+    const steps = this.tableLoadSteps(ref, specs, readOnly, attachCwd);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** table_load: copy_params' size check, find the device, dm_table_create, populate_table, then hash the table in. */
+  private *tableLoadSteps(ref: DevRef, specs: TargetSpec[], readOnly: boolean, attachCwd?: string): Generator<void, DmInfo> {
+    const dataSize = tableLoadDataSize(specs);
+    if (dataSize > DM_MAX_TARGETS * DM_MAX_TARGET_PARAMS) {
+      this.log.err(`Invalid data size in the ioctl structure: ${dataSize >>> 0}`);
+      throw new KernelError('EINVAL');
+    }
     const md = this.find(ref);
+    if (specs.length > DM_MAX_TARGETS) throw new KernelError('EOVERFLOW'); // dm_table_create
     const table = new DmTable(md, this.kernel, readOnly, attachCwd);
     try {
       if (specs.length === 0) {
         this.log.err('populate_table: no targets specified');
         throw new KernelError('EINVAL');
       }
-      for (const s of specs) {
+      for (let i = 0; i < specs.length; i++) {
+        if (i > 0 && i % LOAD_YIELD_TARGETS === 0) yield;
+        const s = specs[i]!;
         try {
           table.addTarget(s.type, toU64(s.start), toU64(s.length), s.params);
         } catch (e) {
@@ -286,6 +336,11 @@ export class DmIoctl {
           throw e;
         }
         md.hasDisk = true;
+      }
+      // Removed while its table was being built (other requests ran meanwhile).
+      if (this.byMinor.get(md.minor) !== md) {
+        this.log.err('device has been removed from the dev hash table.');
+        throw new KernelError('ENXIO');
       }
     } catch (e) {
       table.destroy();

@@ -60,7 +60,7 @@ const OP_TABLE: Record<string, Op> = {
     return r((a.packed && packRecords(each.map((x) => x.result ?? x.errno!))) || each);
   },
   devWait: async (k, a) => r(await k.dmIoctl.devWait(ref(a), Number(a.eventNr ?? 0))),
-  tableLoad: (k, a) => r(k.dmIoctl.tableLoad(ref(a), a.targets as TargetSpec[], Boolean(a.readOnly), typeof a.attachCwd === 'string' ? a.attachCwd : undefined)),
+  tableLoad: async (k, a) => r(await k.dmIoctl.tableLoadAsync(ref(a), a.targets as TargetSpec[], Boolean(a.readOnly), typeof a.attachCwd === 'string' ? a.attachCwd : undefined)),
   tableClear: (k, a) => r(k.dmIoctl.tableClear(ref(a))),
   tableDeps: (k, a) => r(k.dmIoctl.tableDeps(ref(a), Boolean(a.inactive))),
   tableStatus: async (k, a) => r(await k.dmIoctl.tableStatusAsync(ref(a), a.type === 'table' || a.type === 'ima' ? a.type : 'info', Boolean(a.inactive))),

@@ -27,7 +27,11 @@ function scanU64(s: string, i: number): [bigint, number] | null {
 
 /** Parse one line; null if it is blank or a comment. */
 export function parseLine(raw: string): TargetSpec | null | 'invalid' {
-  const line = raw.replace(/[ \t\n\v\f\r]+$/, '');
+  // Trailing white space off, scanning back from the end (a /[...]+$/ regex retries
+  // from every position of a long run of white space: quadratic in its length).
+  let end = raw.length;
+  while (end > 0 && isSpace(raw[end - 1]!)) end--;
+  const line = end === raw.length ? raw : raw.slice(0, end);
   let i = 0;
   while (i < line.length && isSpace(line[i]!)) i++;
   if (i >= line.length || line[i] === '#') return null;
