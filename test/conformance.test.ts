@@ -13,8 +13,9 @@ import { defaultCli } from '../dmsetup-ts/conformance/sandbox.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'conformance');
 // tap runs one test file at a time (package.json), so this one has the machine;
-// scenarios timed by the wall clock run alone (scheduleScenarios).
-const opts: ConformanceOptions = { paths: [path.join(fixtures, 'scenarios')], timeoutSeconds: 120, jobs: os.availableParallelism() };
+// scenarios timed by the wall clock run alone (scheduleScenarios). The time
+// limit is for a hang, not a speed check: a corpus file runs ~250 commands.
+const opts: ConformanceOptions = { paths: [path.join(fixtures, 'scenarios')], timeoutSeconds: 300, jobs: os.availableParallelism() };
 const scenarios = planScenarios(opts);
 const pending = pendingScenarios(scenarios, opts);
 const jobs = opts.jobs!;
