@@ -14,7 +14,8 @@ import { serve, listenExclusive } from '../kernel/server.js';
 import { SOCKET_NAME } from '../kernel/runtime-dir.js';
 import type { BenchResult } from './run.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dmsetup-ts/main.js');
+/** The command as installed (package.json's bin): the one-file CLI when built. */
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dmsetup-ts/bin.cjs');
 
 function once(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -17,7 +17,8 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { BenchResult } from './run.js';
 import { alternate, fmtSpread, freshFile, have, scratchDir, sh, type Spread } from './measure.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dmsetup-ts/main.js');
+/** The command as installed (package.json's bin): the one-file CLI when built. */
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dmsetup-ts/bin.cjs');
 const MiB = 2 ** 20;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 

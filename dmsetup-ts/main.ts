@@ -8,7 +8,7 @@ import { OWN_COMMANDS, ownCommand, wantsHelp } from './own-commands.js';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  const prog = process.env.DMSETUP_TS_PROG || path.basename(process.argv[1] ?? 'dmsetup-ts').replace(/\.js$/, '').replace(/^main$/, 'dmsetup-ts');
+  const prog = process.env.DMSETUP_TS_PROG || path.basename(process.argv[1] ?? 'dmsetup-ts').replace(/\.c?js$/, '').replace(/^(main|bin|cli)$/, 'dmsetup-ts');
   if (process.env.DMSETUP_TS_DIR === '') {
     const { EMPTY_DIR_MESSAGE } = await import('../kernel/runtime-dir.js');
     process.stderr.write(`${prog}: ${EMPTY_DIR_MESSAGE}\n`);

@@ -20,7 +20,7 @@ const NAMES = ['dmsetup', 'losetup', 'blockdev'];
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export function shimText(prog: string, node = process.execPath, main = fileURLToPath(new URL('./main.js', import.meta.url))): string {
+export function shimText(prog: string, node = process.execPath, main = fileURLToPath(new URL('./bin.cjs', import.meta.url))): string {
   return `#!/bin/sh\n${MARK}: ${prog} of the emulated kernel (see dmsetup-ts shims --help)\nDMSETUP_TS_PROG=${prog} exec ${q(node)} ${q(main)} "$@"\n`;
 }
 

@@ -23,7 +23,7 @@ const timed = scenarios.filter((s) => s.timed).length;
 t.setTimeout((timed + Math.ceil((scenarios.length - timed) / jobs)) * opts.timeoutSeconds! * 1000 + 60_000);
 
 t.test('the corpus and its PENDING list', async (t) => {
-  t.ok(fs.existsSync(defaultCli()), 'the CLI is built (dist/dmsetup-ts/main.js)');
+  t.ok(fs.existsSync(defaultCli()), 'the CLI is built (dist/dmsetup-ts/bin.cjs)');
   t.ok(fs.existsSync(path.join(fixtures, 'KERNEL-RECORDED')), 'the goldens are marked as recorded on a real kernel');
   for (const s of scenarios) t.ok(s.hasGolden, `${s.name} has a golden output`);
   const names = new Set(scenarios.map((s) => s.name));

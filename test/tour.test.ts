@@ -37,7 +37,9 @@ t.test('install from a packed tarball, then the tour with the shims on PATH', as
   t.equal(pack.exitCode, 0, `npm pack: ${pack.stderr}`);
   const tgz = path.join(tmp, (JSON.parse(pack.stdout) as Array<{ filename: string }>)[0]!.filename);
   const files = (JSON.parse(pack.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
-  t.ok(files.includes('dist/dmsetup-ts/main.js') && files.includes('dmsetup-ts/conformance/prelude.sh'), 'the CLI and the conformance preludes are packed');
+  t.ok(files.includes('dist/dmsetup-ts/main.js') && files.includes('dist/dmsetup-ts/bin.cjs') && files.includes('dmsetup-ts/conformance/prelude.sh'), 'the CLI and the conformance preludes are packed');
+  t.equal(files.includes('dist/dmsetup-ts/cli.cjs'), fs.existsSync(path.join(ROOT, 'dist/dmsetup-ts/cli.cjs')), 'the one-file CLI is packed when built');
+  t.notOk(files.some((f) => f.startsWith('dist/dmsetup-ts/bundle.')), 'not the step that builds it');
   t.notOk(files.some((f) => f.startsWith('dist/test/') || f.startsWith('test/')), 'no tests packed');
   const inst = await execa('npm', ['install', '-g', '--prefix', path.join(tmp, 'prefix'), tgz, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: tmp, reject: false });
   t.equal(inst.exitCode, 0, `npm install -g: ${inst.stderr}`);

@@ -40,7 +40,7 @@ export interface ConformanceOptions {
   readonly actualDir?: string;
   /** The PENDING file to use; default PENDING in the scenario's folder or the one holding it. */
   readonly pendingFile?: string;
-  /** The project's main.js that the dmsetup and losetup shims run. */
+  /** The project's CLI (bin.cjs or main.js) that the dmsetup and losetup shims run. */
   readonly cli?: string;
   /**
    * Run each scenario against a fresh emulated cluster of this many nodes (see

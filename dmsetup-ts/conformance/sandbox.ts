@@ -16,14 +16,14 @@ export interface Sandbox {
   readonly output: string;
   /** DMSETUP_TS_DIR: the emulated kernel's runtime directory (undefined with --real). */
   readonly kernelDir: string | undefined;
-  /** The project's main.js that the shims run (undefined with --real). */
+  /** The project's CLI that the shims run, bin.cjs or main.js (undefined with --real). */
   readonly cli: string | undefined;
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** The project's CLI, dist/dmsetup-ts/main.js. */
+/** The project's CLI, dist/dmsetup-ts/bin.cjs (the one-file build when there is one, else main.js). */
 export function defaultCli(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin.cjs');
 }
 
 /** Commands the emulation provides on PATH, and what each runs. */
@@ -39,7 +39,7 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * `real`: the machine's own dmsetup and losetup, no shims. Otherwise `cli` is
- * the project's main.js, run by this same node.
+ * the project's CLI (bin.cjs or main.js), run by this same node.
  */
 export function makeSandbox(opts: { real: boolean; cli: string }): Sandbox {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dmsetup-ts-conformance-'));
