@@ -40,6 +40,11 @@ export interface Ctx {
 /** One run of a command for one device argument (or, from processAll, one listed device). */
 export type CommandFn = (ctx: Ctx, argv: string[], names?: DeviceListEntry) => Promise<boolean>;
 
+/** taskDevice for a name that is no path (one from the device list): dm_task_set_name checks length and mangling before any ioctl. */
+export function taskDeviceNamed(ctx: Ctx, name: string): TaskDevice | null {
+  return ctx.dm.setName(name) === null ? null : { name };
+}
+
 /** _set_task_device: a name (a path with `/` is looked up), else -u, else -j/-m. */
 export async function taskDevice(ctx: Ctx, name: string | undefined, optional = false): Promise<TaskDevice | null> {
   if (name !== undefined) {
@@ -51,8 +56,7 @@ export async function taskDevice(ctx: Ctx, name: string | undefined, optional = 
       }
       return { name: ctx.dm.unmangle(dmName) };
     }
-    // dm_task_set_name: length and mangling are checked before any ioctl.
-    return ctx.dm.setName(name) === null ? null : { name };
+    return taskDeviceNamed(ctx, name);
   }
   if (has(ctx.sw, 'uuid')) return ctx.dm.setUuid(ctx.sw.value.uuid ?? '') === null ? null : { uuid: ctx.sw.value.uuid };
   if (has(ctx.sw, 'major') && has(ctx.sw, 'minor')) return { major: ctx.sw.major, minor: ctx.sw.minor };

@@ -363,13 +363,24 @@ export class Report {
 
   get selectionNeedsDeps(): boolean { return this.selection !== null; }
 
-  get needsDeps(): boolean { return this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'deps') || this.sortKeys.some((k) => k.field.needs === 'deps'); }
-  get needsUsers(): boolean { return this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'users') || this.sortKeys.some((k) => k.field.needs === 'users'); }
+  /** What each row needs fetched: read per row, fixed once init has returned (fields, sort keys, selection). */
+  private needs?: { deps: boolean; users: boolean; readAhead: boolean; showAll: boolean };
+  private get rowNeeds(): NonNullable<Report['needs']> {
+    return this.needs ??= {
+      deps: this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'deps') || this.sortKeys.some((k) => k.field.needs === 'deps'),
+      users: this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'users') || this.sortKeys.some((k) => k.field.needs === 'users'),
+      readAhead: this.fields.some((x) => x.id === 'read_ahead') || this.sortKeys.some((k) => k.field.id === 'read_ahead'),
+      showAll: this.fields.includes(SELECTED),
+    };
+  }
+
+  get needsDeps(): boolean { return this.rowNeeds.deps; }
+  get needsUsers(): boolean { return this.rowNeeds.users; }
 
   /** DR_TREE is among the report's types (a field, sort key or the selection): dmsetup builds the whole dependency tree first. */
   get hasTreeType(): boolean { return [...this.fields, ...this.sortKeys.map((k) => k.field), ...this.selectionFields].some((x) => x.type === 'tree'); }
 
-  get needsReadAhead(): boolean { return this.fields.some((x) => x.id === 'read_ahead') || this.sortKeys.some((k) => k.field.id === 'read_ahead'); }
+  get needsReadAhead(): boolean { return this.rowNeeds.readAhead; }
 
   /** The stats fields a report needs: 'meta' (a listed handle), 'counters' (a populated one) or none. */
   get statsNeeds(): 'counters' | 'meta' | null {
@@ -383,12 +394,12 @@ export class Report {
    */
   add(o: ReportObject): boolean {
     const selected = this.selects(o);
-    const showAll = this.fields.includes(SELECTED);
+    const showAll = this.rowNeeds.showAll;
     const value = (fld: Field): string | number => (fld === SELECTED ? (selected ? 1 : 0) : fld.value(o));
     let cells: string[], sortValues: Array<string | number>;
     let current: Field | undefined;
     // _report_get_field_data: a field whose type's object is missing (splitname has only a split name).
-    const missing = this.fields.find((fld) => fld !== SELECTED && !o.info && (fld.type === 'task' || fld.type === 'info' || fld.type === 'deps' || fld.type === 'tree'));
+    const missing = o.info ? undefined : this.fields.find((fld) => fld !== SELECTED && !o.info && (fld.type === 'task' || fld.type === 'info' || fld.type === 'deps' || fld.type === 'tree'));
     if (missing) {
       this.ctx.out.err(`_do_report_object: no data assigned to field ${missing.id}`);
       return false;

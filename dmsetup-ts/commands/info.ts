@@ -1,7 +1,7 @@
 // dmsetup info: the long form per device, or a report row with -c.
 
 import type { DeviceListEntry, DmInfo } from '../../kernel/dm-ioctl.js';
-import { processAll, taskDevice, wantsAll, type CommandFn, type Ctx } from '../command.js';
+import { processAll, taskDevice, taskDeviceNamed, wantsAll, type CommandFn, type Ctx } from '../command.js';
 import { has } from '../switches.js';
 import type { Report, ReportObject } from '../report.js';
 
@@ -31,34 +31,39 @@ type Deps = Array<{ major: number; minor: number; diskName: string }>;
  */
 const relations = new WeakMap<Report, { list: DeviceListEntry[]; deps: Map<string, Promise<Deps>> }>();
 
-/** A report row for one device, with its dependencies if a field needs them. */
-async function reportObject(ctx: Ctx, info: DmInfo): Promise<ReportObject> {
+/**
+ * A report row for one device, with its dependencies if a field needs them
+ * (a promise then; else the row itself, without a turn of the event loop per device).
+ */
+function reportObject(ctx: Ctx, info: DmInfo): ReportObject | Promise<ReportObject> {
   const o: ReportObject = { info, name: ctx.dm.unmangle(info.name), uuid: ctx.dm.unmangle(info.uuid), mangledName: info.name, mangledUuid: info.uuid };
   const report = ctx.report!;
-  if (report.needsDeps || report.needsUsers) {
-    let rel = relations.get(report);
-    if (!rel) relations.set(report, (rel = { list: (await ctx.dm.listDevices()) ?? [], deps: new Map() }));
-    const { list, deps } = rel;
-    const depsOf = (name: string): Promise<Deps> => {
-      let d = deps.get(name);
-      if (!d) {
-        d = ctx.dm.task<{ deps: Deps }>('deps', 'tableDeps', { name: ctx.dm.unmangle(name) }, {}).then((r) => r?.deps ?? []);
-        deps.set(name, d);
-      }
-      return d;
-    };
-    const named = (major: number, minor: number) => list.find((d) => d.major === major && d.minor === minor);
-    if (report.needsDeps) {
-      o.deps = (await depsOf(info.name)).map((d) => {
-        const dm = named(d.major, d.minor);
-        return { major: d.major, minor: d.minor, name: dm ? ctx.dm.unmangle(dm.name) : null, blkName: d.diskName };
-      });
+  return report.needsDeps || report.needsUsers ? withRelations(ctx, report, info, o) : o;
+}
+
+async function withRelations(ctx: Ctx, report: Report, info: DmInfo, o: ReportObject): Promise<ReportObject> {
+  let rel = relations.get(report);
+  if (!rel) relations.set(report, (rel = { list: (await ctx.dm.listDevices()) ?? [], deps: new Map() }));
+  const { list, deps } = rel;
+  const depsOf = (name: string): Promise<Deps> => {
+    let d = deps.get(name);
+    if (!d) {
+      d = ctx.dm.task<{ deps: Deps }>('deps', 'tableDeps', { name: ctx.dm.unmangle(name) }, {}).then((r) => r?.deps ?? []);
+      deps.set(name, d);
     }
-    if (report.needsUsers) {
-      o.users = [];
-      for (const d of list) {
-        if ((await depsOf(d.name)).some((x) => x.major === info.major && x.minor === info.minor)) o.users.push({ major: d.major, minor: d.minor, name: ctx.dm.unmangle(d.name) });
-      }
+    return d;
+  };
+  const named = (major: number, minor: number) => list.find((d) => d.major === major && d.minor === minor);
+  if (report.needsDeps) {
+    o.deps = (await depsOf(info.name)).map((d) => {
+      const dm = named(d.major, d.minor);
+      return { major: d.major, minor: d.minor, name: dm ? ctx.dm.unmangle(dm.name) : null, blkName: d.diskName };
+    });
+  }
+  if (report.needsUsers) {
+    o.users = [];
+    for (const d of list) {
+      if ((await depsOf(d.name)).some((x) => x.major === info.major && x.minor === info.minor)) o.users.push({ major: d.major, minor: d.minor, name: ctx.dm.unmangle(d.name) });
     }
   }
   return o;
@@ -70,7 +75,8 @@ export async function displayInfo(ctx: Ctx, info: DmInfo): Promise<boolean> {
     await displayInfoLong(ctx, info);
     return true;
   }
-  const o = await reportObject(ctx, info);
+  const row = reportObject(ctx, info);
+  const o = row instanceof Promise ? await row : row;
   if (ctx.selectionCommand) {
     // -S applied to another command: run it for each selected device, print no row.
     if (!ctx.report.selects(o)) return true;
@@ -89,7 +95,9 @@ export const run: CommandFn = async (ctx, argv, names) => {
       : undefined;
     return processAll(ctx, argv, run, false, ahead);
   }
-  const dev = await taskDevice(ctx, names ? ctx.dm.unmangle(names.name) : argv[0]);
+  const name = names ? ctx.dm.unmangle(names.name) : argv[0];
+  // A listed device's name is set at once (unless, unmangled, it reads as a path).
+  const dev = names && !name!.includes('/') ? taskDeviceNamed(ctx, name!) : await taskDevice(ctx, name);
   if (!dev) return false;
   const info = await ctx.dm.info(dev, has(ctx.sw, 'inactive'));
   if (!info) {
