@@ -22,7 +22,8 @@ t.test('bin.cjs and main.js print the same', { skip: fs.existsSync(BUNDLE) ? fal
   }
   const run = async (sb: (typeof boxes)[number], entry: string, prog: string, args: string[], stdin?: string) => {
     const r = await execa(process.execPath, [entry, ...args], {
-      cwd: sb.dir, env: { ...sb.env, DMSETUP_TS_PROG: prog }, reject: false, stripFinalNewline: false,
+      // Without the test runner's NODE_OPTIONS (its loader hooks in every node): the commands as a shell runs them.
+      cwd: sb.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...sb.env, DMSETUP_TS_PROG: prog }, extendEnv: false, reject: false, stripFinalNewline: false,
       encoding: 'buffer', ...(stdin ? { inputFile: path.join(sb.dir, stdin) } : { stdin: 'ignore' }),
     });
     const mask = (b: Uint8Array) => Buffer.from(b).toString('latin1').split(sb.dir).join('DIR').replace(/^\[ *\d+\.\d+\]/gm, '[T]');
