@@ -343,6 +343,10 @@ export class MappedDevice implements BlockDevice {
     if (map && !this.suspended) {
       await map.presuspend();
       this.blockIo = true;
+      // Linux removes only a device nobody holds open, so no bio is in flight by
+      // now; a library caller may have submitted some without opening: they end
+      // before the table goes, as a suspend waits for them.
+      await this.waitForCompletion();
       await map.postsuspend();
       this.suspended = true;
     }

@@ -510,13 +510,18 @@ export class MirrorSet implements Target {
     this.rh.startRecovery();
   }
 
-  /** mirror_dtr: del_timer_sync, flush kmirrord and trigger_event, then the log goes. */
+  /**
+   * mirror_dtr: del_timer_sync, flush kmirrord (queued work still runs: a bio
+   * that failed on a leg during presuspend is ended by do_failures), then
+   * trigger_event, then the log goes.
+   */
   dtr(): void {
-    this.dead = true;
     this.timer?.cancel();
-    void this.kmirrordWq.destroy();
-    void flushWork(this.triggerEventWork);
-    this.dirtyLog.dtr();
+    void this.kmirrordWq.destroy().then(async () => {
+      this.dead = true;
+      await flushWork(this.triggerEventWork);
+      this.dirtyLog.dtr();
+    });
   }
 
   private deviceStatusChar(m: Mirror): string {

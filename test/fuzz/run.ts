@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       }
       let s: Summary;
       if (f === 'table') s = await (await import('./table-fuzz.js')).runTableFuzz({ cases: a.cases, seed: a.seed, first: a.first });
-      else { console.log('nbd: not in this tree yet'); continue; }
+      else s = await (await import('./nbd-fuzz.js')).runNbdFuzz({ cases: a.cases, seed: a.seed, dir, first: a.first });
       console.log(summaryLine(s));
       for (const x of s.failures) console.log(`  ${JSON.stringify(x)}`);
       if (failureCount(s)) console.log(`  replay one case: npm run fuzz -- --only ${f} --seed ${a.seed} --first CASE --cases 1`);

@@ -41,10 +41,13 @@ export class RawNbdClient {
   }
 
   /** Resolves true once the server has closed the connection (false: still open after ms). */
-  async closedWithin(ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    return this.closed;
+  closedWithin(ms: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onClose = () => { clearTimeout(timer); resolve(true); };
+      const timer = setTimeout(() => { this.sock.off('close', onClose); resolve(this.closed); }, ms);
+      this.sock.once('close', onClose);
+    });
   }
 
   write(b: Buffer): void { this.sock.write(b); }
@@ -97,7 +100,7 @@ export class RawNbdClient {
     return d;
   }
 
-  request(type: number, offset: number, length: number, opts: { flags?: number; cookie?: bigint; data?: Buffer; magic?: number } = {}): void {
+  request(type: number, offset: number | bigint, length: number, opts: { flags?: number; cookie?: bigint; data?: Buffer; magic?: number } = {}): void {
     const h = Buffer.alloc(28);
     h.writeUInt32BE(opts.magic ?? REQUEST_MAGIC, 0);
     h.writeUInt16BE(opts.flags ?? 0, 4);
