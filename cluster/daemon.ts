@@ -159,9 +159,14 @@ async function main(): Promise<void> {
       let frames;
       try { frames = reader.push(chunk); } catch { sock.destroy(); return; }
       for (const f of frames) {
-        const { op, args = {} } = f.head;
+        // A head that is not {op: string, args?: object} is refused, and an op only an own key of ops.
+        const head = f.head as unknown;
+        const ok = typeof head === 'object' && head !== null && typeof (head as Request).op === 'string' &&
+          ((head as Request).args === undefined || (typeof (head as Request).args === 'object' && (head as Request).args !== null));
+        if (!ok) { if (!sock.destroyed) sock.write(encodeFrame({ ok: false, message: 'malformed request' })); continue; }
+        const { op, args = {} } = head as Request;
         if (op === 'down') { sock.end(encodeFrame({ ok: true, result: null })); void down(); continue; }
-        const fn = ops[op];
+        const fn = Object.hasOwn(ops, op) ? ops[op] : undefined;
         Promise.resolve()
           .then(() => { if (!fn) throw new ControlError(`unknown request ${op}`); return fn(args); })
           .then(
