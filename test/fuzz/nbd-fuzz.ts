@@ -245,7 +245,7 @@ class NbdFuzzer {
         let off = offsets();
         let len = type === CMD.FLUSH && r.chance(0.8) ? 0 : lengths();
         // Big payloads cost time on the wire: few of them.
-        if (len >= MiB && type === CMD.WRITE && r.chance(0.9)) len = len > MAX_PAYLOAD && r.chance(0.5) ? len : 4096;
+        if (len >= MiB && type === CMD.WRITE && r.chance(0.97)) len = len > MAX_PAYLOAD && r.chance(0.5) ? len : 4096;
         if (off + BigInt(len) > 1n << 64n) off = 0n;
         const magic = r.chance(0.03) ? r.pick([0, 0x25609514, 0x67446698]) : REQUEST_MAGIC;
         cookie++;
