@@ -24,7 +24,7 @@ function accepts(sock: string): Promise<boolean> {
 }
 const SECTORS = 8192;
 const REGION = 64; // sectors: 128 regions
-const CHUNK = 4096; // bytes: disjoint writes, 8 to a region
+const CHUNK = 64 << 10; // bytes: disjoint writes of two regions each, big enough for the thread pool (legs written in parallel)
 const CHUNKS = (SECTORS * 512) / CHUNK;
 const LOG_BITMAP = 1024; // bytes into the log device (LOG_OFFSET sectors)
 const TABLE = [{ start: 0, length: SECTORS, type: 'mirror', params: `disk 2 /dev/loop2 ${REGION} 2 /dev/loop0 0 /dev/loop1 0` }];
@@ -88,7 +88,7 @@ t.test('kill -9 during writes to a disk-log mirror, 20 times', async (t) => {
     nbd.sendOpt(7, RawNbdClient.goData('m'));
     t.equal((await nbd.optReplies()).at(-1)?.type, 1);
     const order = Array.from({ length: CHUNKS }, (_, i) => i).sort(() => r.int(3) - 1);
-    const killAfter = r.range(0, 64);
+    const killAfter = r.range(0, 40);
     const inflight = new Map<bigint, { chunk: number; data: Buffer }>();
     let answered = 0, next = 0, cookie = 0n;
     const send = () => {
@@ -109,6 +109,9 @@ t.test('kill -9 during writes to a disk-log mirror, 20 times', async (t) => {
       answered++;
       send();
     }
+    // A few more in flight, then the kill a moment later: some may be half written (one leg, not the other).
+    for (let i = 0; i < 4 && next < CHUNKS; i++) send();
+    await new Promise((res) => setTimeout(res, r.int(6)));
     process.kill(pid, 'SIGKILL');
     nbd.destroy();
     k.close();
