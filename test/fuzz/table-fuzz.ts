@@ -348,7 +348,12 @@ class TableFuzzer {
         await this.create(c, nm, m);
         break;
       }
-      case 14: if (r.chance(0.3)) await this.op(c, `remove ${q}${r.chance(0.3) ? ' --deferred' : ''}`, () => io.devRemove({ name }, r.chance(0.3))); break;
+      case 14: {
+        if (!r.chance(0.3)) break;
+        const deferred = r.chance(0.3);
+        await this.op(c, `remove ${q}${deferred ? ' --deferred' : ''}`, () => io.devRemove({ name }, deferred));
+        break;
+      }
       case 15: await this.op(c, 'list', () => { io.listDevices(); io.listVersions(); return io.targetVersion(r.pick(['mirror', 'linear', 'nope', ''])); }); break;
     }
   }
@@ -423,6 +428,11 @@ class TableFuzzer {
         if (e instanceof Hang) { this.fail(c, 'hang', `${b.what}: never completed, even after every device was removed`); throw e; }
         this.fail(c, 'escaped', `${b.what}: ${(e as Error)?.stack ?? String(e)}`);
       }
+    }
+    // A deferred remove runs when the last opener goes, and finishes on its own time (as dm_deferred_remove's work does).
+    for (let i = 0; i < 50 && this.k.loopDevices().some((l) => l.openCount !== 0); i++) {
+      await bounded(this.k.clock.settle(), this.timeout, 'settle').catch(() => undefined);
+      await new Promise((res) => setImmediate(res));
     }
     const left = io.devices();
     if (left.length) this.fail(c, 'leftover', `devices left after removal: ${left.map((md) => `${md.name} (${md.minor}${c.minors.has(md.minor) ? '' : ', not known to the case'})`).join(', ')}`);
