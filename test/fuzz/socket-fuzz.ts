@@ -242,6 +242,14 @@ export async function runSocketFuzz(opts: SocketFuzzOptions): Promise<Summary> {
     const keepTableText = await tableOf();
     const keepMinor = ((await must(sockPath, 'devStatus', { ref: { name: KEEP.name } })).result as { minor: number }).minor;
 
+    // The kernel log, read and cleared now and then (its ring holds 16,384 lines): internal errors counted as they come.
+    const internal: string[] = [];
+    const readLog = async (clear: boolean) => {
+      const log = (await call(sockPath, 'dmesg', { clear }, null, ANSWER_WAIT_MS).catch(() => ({ ok: false, result: [] }))).result as string[];
+      for (const l of log) if (/internal error/.test(l)) internal.push(l);
+    };
+    await readLog(true);
+
     // ---- the cases ----
     const gen = new CaseGen(rng, { files: files.f, dir, keepMinor });
     let next = 0;
@@ -256,6 +264,7 @@ export async function runSocketFuzz(opts: SocketFuzzOptions): Promise<Summary> {
             problem(`after case ${n}: the kernel process does not answer a ping`);
             break;
           }
+          await readLog(true);
           opts.progress?.(`${n}/${opts.cases} cases`);
         }
       }
@@ -268,8 +277,7 @@ export async function runSocketFuzz(opts: SocketFuzzOptions): Promise<Summary> {
       problem(`the kernel process died or stopped answering (${exited ?? 'no answer to ping'}): ${stderr.trim().slice(-2000)}`);
       return summary;
     }
-    const log = (await must(sockPath, 'dmesg')).result as string[];
-    const internal = log.filter((l) => /internal error/.test(l));
+    await readLog(true);
     summary.internalErrors = internal.length;
     summary.internalErrorLines = internal.slice(0, 10);
     if (internal.length) problem(`${internal.length} internal errors in the kernel log, first: ${internal[0]}`);
