@@ -6,6 +6,13 @@
 import { KernelError } from '../kernel/errno.js';
 import { KernelClient } from './client.js';
 
+export const usage = `Usage: dmsetup-ts nbd DEVICE [--tcp PORT]
+Prints the NBD URI of DEVICE (a device-mapper name, or /dev/loopN), served by the
+emulated kernel process on nbd.sock in its runtime directory:
+  nbd+unix:///DEVICE?socket=RUNTIME_DIR/nbd.sock
+--tcp PORT  also listen on 127.0.0.1:PORT (0: a free port) and print nbd://127.0.0.1:PORT/DEVICE
+Read-only tables are exported read-only; a suspended device holds requests as it holds bios.
+`;
 const USAGE = 'Usage: dmsetup-ts nbd DEVICE [--tcp PORT]\n';
 
 /** The path part of an NBD URI: the export name, percent-encoded. */

@@ -2,6 +2,7 @@
 
 import type { Errno } from './errno.js';
 import type { BlockDevice } from './block.js';
+import { RatelimitSite } from './klog.js';
 
 export const SECTOR_SHIFT = 9;
 export const SECTOR_SIZE = 512;
@@ -14,6 +15,13 @@ export const REQ_PREFLUSH = 1 << 1;
 export const REQ_RAHEAD = 1 << 2;
 export const REQ_SYNC = 1 << 3;
 
+/**
+ * current->comm of a task submitting bios on its own: the kernel's work
+ * items (kcopyd, kmirrord, kdelayd) run in a kworker of the one CPU's pool.
+ * Which worker runs an item varies on a real machine; here it is always the first.
+ */
+export const KWORKER_COMM = 'kworker/0:1';
+
 /** blk_status_t: 0 for success, else the errno the submitter sees; DM_REQUEUE is DM-internal. */
 export type BlkStatus = 0 | Errno | 'DM_REQUEUE';
 
@@ -25,6 +33,8 @@ export class Bio {
   targetBioNr = 0;
   /** How many mapped devices this bio (or the one it was made for) has passed through (see MAX_DM_DEPTH). */
   depth = 0;
+  /** The submitting task's name (current->comm at submit_bio), for the block layer's messages. */
+  comm = KWORKER_COMM;
 
   constructor(
     public op: ReqOp,
@@ -66,7 +76,43 @@ export function bioEndio(bio: Bio, status?: BlkStatus): void {
 
 export function bioIoError(bio: Bio): void { bioEndio(bio, 'EIO'); }
 
-export function submitBio(bio: Bio): void { bio.bdev.submitBio(bio); }
+/** bi_opf as Linux 6.1 lays it out: the op in the low 8 bits, then the request flag bits (__REQ_SYNC 11, __REQ_FUA 17, ...). */
+export function biOpf(bio: Bio): number {
+  let opf = bio.op;
+  if (bio.flags & REQ_SYNC) opf |= 1 << 11;
+  if (bio.flags & REQ_FUA) opf |= 1 << 17;
+  if (bio.flags & REQ_PREFLUSH) opf |= 1 << 18;
+  if (bio.flags & REQ_RAHEAD) opf |= 1 << 19;
+  return opf;
+}
+
+/** The one printk ratelimit state of handle_bad_sector's pr_info_ratelimited (shown under bio_check_eod, where it is inlined). */
+const RL_BAD_SECTOR = new RatelimitSite('bio_check_eod');
+
+/**
+ * bio_check_eod: a bio that does not fit in its device (a device of size 0
+ * included) is not sent; handle_bad_sector says so, ratelimited.
+ */
+function bioCheckEod(bio: Bio): boolean {
+  const maxsector = bio.bdev.sizeSectors();
+  const nrSectors = bio.sectors;
+  if (!nrSectors || bioInside(bio.sector, nrSectors, maxsector)) return true;
+  const klog = bio.bdev.klog;
+  if (klog?.ratelimit(RL_BAD_SECTOR)) {
+    klog.printk('info', `${bio.comm}: attempt to access beyond end of device`);
+    klog.printk('info', `${bio.bdev.diskName}: rw=${biOpf(bio)}, sector=${bio.sector}, nr_sectors = ${nrSectors} limit=${maxsector}`);
+  }
+  return false;
+}
+
+/** submit_bio_noacct: the block layer's checks, then the device's driver; a failed check ends the bio with EIO at once. */
+export function submitBio(bio: Bio): void {
+  if (!bioCheckEod(bio)) {
+    bioEndio(bio, 'EIO');
+    return;
+  }
+  bio.bdev.submitBio(bio);
+}
 
 /** Submit a bio and wait for it; resolves to its status. */
 export function submitBioWait(bio: Bio): Promise<BlkStatus> {
@@ -79,5 +125,7 @@ export function submitBioWait(bio: Bio): Promise<BlkStatus> {
 /** A clone sharing the payload (bio_alloc_clone); data slices alias the parent's buffer. */
 export function bioClone(bio: Bio, sector: number, offsetBytes: number, lengthBytes: number): Bio {
   const data = bio.data.length === 0 ? bio.data : bio.data.subarray(offsetBytes, offsetBytes + lengthBytes);
-  return new Bio(bio.op, bio.bdev, sector, data, null, bio.flags);
+  const clone = new Bio(bio.op, bio.bdev, sector, data, null, bio.flags);
+  clone.comm = bio.comm;
+  return clone;
 }

@@ -9,6 +9,16 @@ import type { Errno } from './errno.js';
 
 export interface IoResult { bytes: number; error?: Errno }
 
+/** The user process doing the I/O (current->comm): the io command does what dd does in the oracle's helpers. */
+export const USER_COMM = 'dd';
+
+/** A bio submitted by the user process. */
+export function userBio(op: ReqOp, bdev: BlockDevice, sector: number, data: Buffer, flags = 0): Bio {
+  const bio = new Bio(op, bdev, sector, data, null, flags);
+  bio.comm = USER_COMM;
+  return bio;
+}
+
 /** Write data at sector in blocks of bs bytes (a multiple of 512). */
 export async function blkdevWrite(bdev: BlockDevice, sector: number, data: Buffer, bs: number): Promise<IoResult> {
   bdev.open();
@@ -19,7 +29,7 @@ export async function blkdevWrite(bdev: BlockDevice, sector: number, data: Buffe
       const len = Math.min(bs, data.length - done);
       const s = sector + done / 512;
       if (s + len / 512 > bdev.sizeSectors()) return { bytes: done, error: 'ENOSPC' };
-      const status = await submitBioWait(new Bio(ReqOp.WRITE, bdev, s, data.subarray(done, done + len)));
+      const status = await submitBioWait(userBio(ReqOp.WRITE, bdev, s, data.subarray(done, done + len)));
       if (status) return { bytes: done, error: status === 'DM_REQUEUE' ? 'EIO' : status };
       done += len;
     }
@@ -38,7 +48,7 @@ export async function blkdevRead(bdev: BlockDevice, sector: number, count: numbe
     let done = 0;
     while (done < data.length) {
       const len = Math.min(bs, data.length - done);
-      const status = await submitBioWait(new Bio(ReqOp.READ, bdev, sector + done / 512, data.subarray(done, done + len)));
+      const status = await submitBioWait(userBio(ReqOp.READ, bdev, sector + done / 512, data.subarray(done, done + len)));
       if (status) return { bytes: done, data: data.subarray(0, done), error: status === 'DM_REQUEUE' ? 'EIO' : status };
       done += len;
     }

@@ -27,12 +27,12 @@
 // someone else holds open keeps its cache past dd's close and is written back
 // later by the flusher; here it is written back at close all the same.
 
-import { Bio, ReqOp, REQ_RAHEAD, REQ_SYNC, submitBioWait, type BlkStatus } from './bio.js';
+import { ReqOp, REQ_RAHEAD, REQ_SYNC, submitBioWait, type BlkStatus } from './bio.js';
 import type { BlockDevice } from './block.js';
 import { bdevReadOnly } from './blkdev-ioctl.js';
 import type { Errno } from './errno.js';
 import type { KernelLog } from './klog.js';
-import type { IoResult } from './blkdev-io.js';
+import { userBio, type IoResult } from './blkdev-io.js';
 
 const PAGE_SIZE = 4096;
 /** VM_READAHEAD_PAGES: 128 KiB. */
@@ -133,7 +133,7 @@ class BdevFile {
       if (be <= from || bs >= to) continue;
       if (!p.uptodate[b] && (bs < from || be > to)) {
         const data = p.data.subarray(bs, be);
-        reads.push(submitBioWait(new Bio(ReqOp.READ, this.bdev, this.blockSector(index, b), data)).then((s) => [b, s]));
+        reads.push(submitBioWait(userBio(ReqOp.READ, this.bdev, this.blockSector(index, b), data)).then((s) => [b, s]));
       }
     }
     let err: Errno | undefined;
@@ -155,7 +155,7 @@ class BdevFile {
         if (!p.dirty[b]) continue;
         p.dirty[b] = false;
         const data = p.data.subarray(b * this.bsize, (b + 1) * this.bsize);
-        const bio = new Bio(ReqOp.WRITE, this.bdev, this.blockSector(index, b), data, null, REQ_SYNC);
+        const bio = userBio(ReqOp.WRITE, this.bdev, this.blockSector(index, b), data, REQ_SYNC);
         writes.push(submitBioWait(bio).then((s) => { if (s) this.bufferIoError(index, b, 'lost async page write'); }));
       }
     }
@@ -200,7 +200,7 @@ class BdevFile {
       if (p.uptodate[b]) continue;
       if (index * PAGE_SIZE + b * this.bsize >= this.size) { p.uptodate[b] = true; continue; } // past the end: zeroes
       const data = p.data.subarray(b * this.bsize, (b + 1) * this.bsize);
-      reads.push(submitBioWait(new Bio(ReqOp.READ, this.bdev, this.blockSector(index, b), data)).then((s) => [b, s]));
+      reads.push(submitBioWait(userBio(ReqOp.READ, this.bdev, this.blockSector(index, b), data)).then((s) => [b, s]));
     }
     let err: Errno | undefined;
     for (const [b, s] of await Promise.all(reads)) {
@@ -279,7 +279,7 @@ class BdevFile {
       // The device's last page may hold less than a page of blocks.
       const bytes = Math.min(n * PAGE_SIZE, this.size - first * PAGE_SIZE);
       const data = Buffer.alloc(bytes);
-      const s = await submitBioWait(new Bio(ReqOp.READ, this.bdev, (first * PAGE_SIZE) / 512, data, null, REQ_RAHEAD));
+      const s = await submitBioWait(userBio(ReqOp.READ, this.bdev, (first * PAGE_SIZE) / 512, data, REQ_RAHEAD));
       if (s) return; // mpage_end_io: the pages stay not up to date
       for (let k = 0; k < n; k++) {
         const p = this.page(first + k);

@@ -1,6 +1,7 @@
 // The block layer namespace: devices by dev_t, by /dev path, and their open counts.
 
 import type { Bio } from './bio.js';
+import type { KernelLog } from './klog.js';
 
 export const LOOP_MAJOR = 7;
 export const DM_MAJOR = 254;
@@ -25,6 +26,8 @@ export interface BlockDevice {
   raPages: number;
   /** queue_io_min / queue_io_opt in bytes, where the driver sets them (0 or absent: none). */
   readonly limits?: QueueLimits;
+  /** The log of the kernel the device belongs to (printk is global there; here each emulated kernel has its own). */
+  readonly klog?: KernelLog;
 }
 
 /** The part of struct queue_limits the emulation stacks: io_min and io_opt, in bytes. */

@@ -8,6 +8,7 @@ import { DmEndio, DmMapio } from './dm-target.js';
 import type { Errno } from './errno.js';
 import type { DmTable, TableTarget } from './dm-table.js';
 import type { Kernel } from './kernel.js';
+import type { KernelLog } from './klog.js';
 import { DmStats } from './dm-stats.js';
 import { WorkStruct, Workqueue } from './workqueue.js';
 
@@ -86,6 +87,8 @@ export class MappedDevice implements BlockDevice {
 
   sizeSectors(): number { return this.live?.sizeSectors() ?? 0; }
 
+  get klog(): KernelLog { return this.kernel.klog; }
+
   open(): void { this.openCount++; }
   close(): void {
     this.openCount--;
@@ -145,7 +148,11 @@ export class MappedDevice implements BlockDevice {
       // are done, without REQ_PREFLUSH (decPending), so no target sees a flush with data.
       for (const t of map.targets) {
         const n = t.ti.numFlushBios;
-        for (let i = 0; i < n; i++) this.mapClone(io, t, new Bio(ReqOp.FLUSH, this, t.beginSector, Buffer.alloc(0), null, bio.flags | REQ_PREFLUSH | REQ_SYNC), i);
+        for (let i = 0; i < n; i++) {
+          const clone = new Bio(ReqOp.FLUSH, this, t.beginSector, Buffer.alloc(0), null, bio.flags | REQ_PREFLUSH | REQ_SYNC);
+          clone.comm = bio.comm;
+          this.mapClone(io, t, clone, i);
+        }
       }
     } else {
       this.splitAndProcess(io, map);
@@ -169,6 +176,7 @@ export class MappedDevice implements BlockDevice {
       if (maxIo) len = Math.min(len, maxIo - ((sector - t.beginSector) % maxIo));
       if (!(len > 0)) { io.status = 'EIO'; break; }
       const clone = new Bio(bio.op, this, sector, bio.data.subarray(offset, offset + len * 512), null, bio.flags);
+      clone.comm = bio.comm; // submitted in the caller's context (current->bio_list)
       // Each piece is an io of its own, accounted from its start to its end (dm_io_acct):
       // the disk's counters, and the @stats regions if there are any.
       const rw = bio.isWrite() ? 1 : 0;

@@ -53,7 +53,7 @@ export class Kernel {
     this.clock = opts.clock ?? (opts.virtualClock ? new VirtualClock() : new RealClock());
     this.klog = new KernelLog(this.clock);
     this.dmIoctl = new DmIoctl(this);
-    for (let i = 0; i < MAX_LOOP; i++) this.loops.set(i, new LoopDevice(i, this.clock));
+    for (let i = 0; i < MAX_LOOP; i++) this.loops.set(i, new LoopDevice(i, this.clock, this.klog));
     for (const m of opts.modules ?? []) this.loadModule(m);
     // The machine's init clears what booting logged (the oracle's does `dmesg -c`),
     // so the log starts with what happens after boot.
@@ -78,7 +78,7 @@ export class Kernel {
     for (const l of this.loopDevices()) if (!l.attached) return l;
     let n = 0;
     while (this.loops.has(n)) n++;
-    const l = new LoopDevice(n, this.clock);
+    const l = new LoopDevice(n, this.clock, this.klog);
     this.loops.set(n, l);
     return l;
   }
@@ -87,7 +87,7 @@ export class Kernel {
   loopAttach(n: number | undefined, file: string, readOnly = false): LoopDevice {
     let l = n === undefined ? this.freeLoop() : this.loops.get(n);
     if (!l) {
-      l = new LoopDevice(n!, this.clock);
+      l = new LoopDevice(n!, this.clock, this.klog);
       this.loops.set(n!, l);
     }
     l.attach(file, readOnly);

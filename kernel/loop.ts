@@ -5,6 +5,7 @@ import { Bio, ReqOp, bioEndio, bioInside } from './bio.js';
 import { LOOP_MAJOR, type BlockDevice } from './block.js';
 import { KernelError, isErrno } from './errno.js';
 import type { Clock } from './clock.js';
+import type { KernelLog } from './klog.js';
 
 /** Bios of this size and more are done on the thread pool (real clock only). */
 const LOOP_ASYNC_MIN_BYTES = 64 << 10;
@@ -27,7 +28,7 @@ export class LoopDevice implements BlockDevice {
   private fd = -1;
   private sectors = 0;
 
-  constructor(readonly minor: number, private readonly clock: Clock) {
+  constructor(readonly minor: number, private readonly clock: Clock, readonly klog?: KernelLog) {
     this.diskName = `loop${minor}`;
   }
 

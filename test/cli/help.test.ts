@@ -22,6 +22,9 @@ t.test('own commands: -h and --help', async (t) => {
     t.equal(r.exitCode, 0, args.join(' '));
     t.match(r.stdout, /usage/i, args.join(' '));
   }
+  for (const [name, c] of Object.entries(OWN_COMMANDS)) {
+    if (!c.ownHelp) t.match((await c.load()).usage ?? '', new RegExp(`^Usage: dmsetup-ts ${name} .*\n.`, 's'), `${name} has a usage of its own, more than one line`);
+  }
   const k = await sb.run('dmsetup-ts', ['kernel', 'status']);
   t.equal(k.exitCode, 3, 'no help request started a kernel');
 });

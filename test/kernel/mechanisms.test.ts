@@ -108,3 +108,24 @@ t.test('u64 sectors cross the socket exactly', async (t) => {
   t.same(f!.head, head);
   t.equal(typeof f!.head.targets[0]!.start, 'bigint');
 });
+
+t.test('bio_check_eod: a bio past its device fails with EIO, logged under the submitter, 10 per 5 s', async (t) => {
+  const { kernel } = kernelWithDisks(t, 1, 8);
+  const clock = kernel.clock as VirtualClock;
+  const loop0 = kernel.loop(0)!, loop5 = kernel.loop(5)!;
+  kernel.klog.read(true);
+  t.equal(await submitBioWait(new Bio(ReqOp.READ, loop0, 0, Buffer.alloc(8 * 512))), 0, 'a bio inside the device is sent');
+  const past = new Bio(ReqOp.WRITE, loop0, 4, Buffer.alloc(8 * 512));
+  past.comm = 'dd';
+  t.equal(await submitBioWait(past), 'EIO', 'one that ends past it is not');
+  t.same(kernel.klog.read(true).map((l) => l.text), ['dd: attempt to access beyond end of device', 'loop0: rw=1, sector=4, nr_sectors = 8 limit=8']);
+  for (let i = 0; i < 11; i++) t.equal(await submitBioWait(new Bio(ReqOp.READ, loop5, i, Buffer.alloc(512))), 'EIO', 'a device of size 0 has no sector at all');
+  const lines = kernel.klog.read(true).map((l) => l.text);
+  t.equal(lines.length, 18, 'nine more messages, the tenth of the burst and on suppressed');
+  t.equal(lines[1], 'loop5: rw=0, sector=0, nr_sectors = 1 limit=0');
+  t.equal(lines[0], 'kworker/0:1: attempt to access beyond end of device', "the kernel's own bios come from a kworker");
+  t.equal(await submitBioWait(new Bio(ReqOp.FLUSH, loop0, 9, Buffer.alloc(0))), 0, 'an empty flush has no sectors to check');
+  clock.advance(5100);
+  await submitBioWait(new Bio(ReqOp.READ, loop5, 0, Buffer.alloc(512)));
+  t.same(kernel.klog.read(true).map((l) => l.text)[0], 'bio_check_eod: 2 callbacks suppressed');
+});
