@@ -2,17 +2,23 @@
 // util-linux 2.38's command line (sys-utils/losetup.c main: its options,
 // mutually exclusive groups, size parsing, which action a command line means,
 // and its messages): `losetup /dev/loopN FILE`, `-f [--show] FILE`, `-d DEV...`,
-// `-D`, `-a`, `-l`, `-j FILE`, `-c DEV`, `losetup DEV`, `-V`.
-// Not emulated: --offset and --sizelimit (refused with a message), partitions
-// (-P is accepted, no partitions appear), direct I/O and sector size (accepted).
+// `-D`, `-a`, `-l`, `-j FILE`, `-c DEV`, `losetup DEV`, `-V`; setup with
+// --offset, --sizelimit, -b, -P, --direct-io (LOOP_CONFIGURE, and util-linux's
+// fallback to LOOP_SET_FD when the kernel refuses it with EINVAL); devices are
+// walked in /sys/block's readdir order. Partitions themselves are not emulated
+// (-P sets the flag).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { strerror, KernelError } from '../kernel/errno.js';
+import { canDirectIo } from '../kernel/loop.js';
 import { getoptLong, type LongOption } from './getopt.js';
 import { KernelClient, KernelUnreachable, sharedKernelNote } from './client.js';
 
-interface LoopInfo { number: number; file: string; sizeSectors: number; readOnly: boolean; autoclear: boolean }
+interface LoopInfo {
+  number: number; file: string; sizeSectors: number; readOnly: boolean; autoclear: boolean;
+  offset: number; sizelimit: number; partscan: boolean; directIo: boolean; logicalBlockSize: number;
+}
 
 /** longopts[] of losetup 2.38, with the short option each stands for. */
 const LONG: Array<LongOption & { c: string }> = [
@@ -59,10 +65,12 @@ function loopNumber(dev: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** printinfo: device, backing file, and the offset and size limit when set. */
 function describe(l: LoopInfo): string {
   let st: fs.Stats | null = null;
   try { st = fs.statSync(l.file); } catch { /* deleted */ }
-  return `/dev/loop${l.number}: [${st ? st.dev.toString().padStart(4, '0') : '0000'}]:${st?.ino ?? 0} (${l.file}${st ? '' : ' (deleted)'})`;
+  return `/dev/loop${l.number}: [${st ? st.dev.toString().padStart(4, '0') : '0000'}]:${st?.ino ?? 0} (${l.file}${st ? '' : ' (deleted)'})` +
+    (l.offset ? `, offset ${l.offset}` : '') + (l.sizelimit ? `, sizelimit ${l.sizelimit}` : '');
 }
 
 function column(l: LoopInfo, name: string): string {
@@ -76,8 +84,12 @@ function column(l: LoopInfo, name: string): string {
     case 'BACK-MAJ:MIN': return st ? `${Math.floor(st.dev / 256)}:${st.dev % 256}` : '';
     case 'MAJ:MIN': return `7:${l.number}`;
     case 'RO': return l.readOnly ? '1' : '0';
-    case 'LOG-SEC': return '512';
-    default: return '0'; // OFFSET, SIZELIMIT, PARTSCAN, DIO: not emulated
+    case 'OFFSET': return String(l.offset);
+    case 'SIZELIMIT': return String(l.sizelimit);
+    case 'PARTSCAN': return l.partscan ? '1' : '0';
+    case 'DIO': return l.directIo ? '1' : '0';
+    case 'LOG-SEC': return String(l.logicalBlockSize);
+    default: return '0';
   }
 }
 
@@ -97,13 +109,17 @@ function table(loops: LoopInfo[], cols: string[], noHeadings: boolean, raw: bool
   return all.map((r) => r.map((c, i) => (i === r.length - 1 && !RIGHT.has(cols[i]!) ? c : RIGHT.has(cols[i]!) ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join(' ').trimEnd() + '\n').join('');
 }
 
-/** warn_size: after a setup, a file that does not fill whole 512-byte sectors. */
-function warnSize(name: string, file: string): void {
-  let st: fs.Stats;
-  try { st = fs.statSync(file); } catch { return; }
-  if (st.isBlockDevice()) return;
-  if (st.size < 512) warnx(`${name}: Warning: file is smaller than 512 bytes; the loop device may be useless or invisible for system tools.`);
-  else if (st.size % 512) warnx(`${name}: Warning: file does not fit into a 512-byte sector; the end of the file will be ignored.`);
+/** warn_size: after a setup, a device (the size limit, else the file less the offset) that is not whole 512-byte sectors. */
+function warnSize(name: string, file: string, sizelimit: number, offset: number): void {
+  let size = sizelimit;
+  if (!size) {
+    let st: fs.Stats;
+    try { st = fs.statSync(file); } catch { return; }
+    if (st.isBlockDevice()) return;
+    size = st.size - offset;
+  }
+  if (size < 512) warnx(`${name}: Warning: file is smaller than 512 bytes; the loop device may be useless or invisible for system tools.`);
+  else if (size % 512) warnx(`${name}: Warning: file does not fit into a 512-byte sector; the end of the file will be ignored.`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -122,7 +138,7 @@ async function losetup(argv: string[]): Promise<number> {
   let act: '' | 'create' | 'delete' | 'delete-all' | 'find' | 'show' | 'show-one' | 'capacity' | 'dio' | 'blocksize' = '';
   let file: string | undefined, outarg: string | undefined, list = false, json = false, raw = false, noHeadings = false;
   let offset = false, sizelimit = 0, showdev = false, readOnly = false, partscan = false, setDio = false, useDio = false, setBlocksize = false, noOverlap = false;
-  let outputAll = false, offsetBytes = 0;
+  let outputAll = false, offsetBytes = 0, blocksize = 0, dioArg = false;
   const devices: string[] = [];
   const longName = (c: string) => LONG.find((o) => o.c === c)!.name;
   for (const o of p.options) {
@@ -142,7 +158,7 @@ async function losetup(argv: string[]): Promise<number> {
     const v = o.value ?? '';
     switch (c) {
       case 'a': act = 'show'; break;
-      case 'b': setBlocksize = true; strtosize(v, 'failed to parse logical block size'); break;
+      case 'b': setBlocksize = true; blocksize = strtosize(v, 'failed to parse logical block size'); break;
       case 'c': act = 'capacity'; devices.push(await useDevice(v)); break;
       case 'd': act = 'delete'; devices.push(await useDevice(v)); break;
       case 'D': act = 'delete-all'; break;
@@ -188,7 +204,8 @@ async function losetup(argv: string[]): Promise<number> {
   if (list && !act && i === args.length) act = 'show';
   if (!act && i + 1 === args.length) {
     act = setDio ? 'dio' : setBlocksize ? 'blocksize' : 'show-one';
-    if (setDio) useDio = false; // lo_flags &= ~LO_FLAGS_DIRECT_IO: not a setup flag here
+    // A_SET_DIRECT_IO: use_dio is what LOOP_SET_DIRECT_IO gets; lo_flags &= ~LO_FLAGS_DIRECT_IO (not a setup flag here).
+    if (setDio) { dioArg = useDio; useDio = false; }
     devices.push(await useDevice(args[i++]!));
   }
   let setupDevice: string | undefined;
@@ -209,11 +226,15 @@ async function losetup(argv: string[]): Promise<number> {
       cols.push(col);
     }
   }
-  if ((offsetBytes || sizelimit) && act === 'create') errx('dmsetup-ts: --offset and --sizelimit are not emulated (a loop device maps the whole file)');
 
   const client = await KernelClient.connect();
   try {
-    const loops = async () => (await client.call<LoopInfo[]>('loopList')).result;
+    // loopcxt_next_from_sysfs: the used loop devices, in /sys/block's readdir order.
+    const loops = async () => {
+      const used = (await client.call<LoopInfo[]>('loopList')).result;
+      const order = (await client.call<string[]>('sysBlock')).result;
+      return order.flatMap((name) => used.filter((l) => `loop${l.number}` === name));
+    };
     const fail = (what: string, e: unknown): number => {
       if (!(e instanceof KernelError)) throw e;
       warnx(`${what}: ${strerror(e.errno)}`);
@@ -248,13 +269,28 @@ async function losetup(argv: string[]): Promise<number> {
         }
         const n = setupDevice === undefined ? undefined : loopNumber(setupDevice);
         if (setupDevice !== undefined && n === null) { warnx(`${setupDevice}: failed to set up loop device: No such file or directory`); return 1; }
+        // loopcxt_setup_device: the backing file is opened here, with O_DIRECT for --direct-io (a file system without it refuses).
+        if (useDio && !canDirectIo(abs, readOnly)) { warnx(`${file}: failed to set up loop device: Invalid argument`); return 1; }
         try {
-          const r = (await client.call<{ number: number }>('loopAttach', { number: n ?? undefined, file: abs, readOnly })).result;
-          if (showdev) process.stdout.write(`/dev/loop${r.number}\n`);
+          let number: number;
+          try {
+            number = (await client.call<{ number: number }>('loopAttach', { number: n ?? undefined, file: abs, readOnly, offset: offsetBytes, sizelimit, blockSize: blocksize, directIo: useDio, partscan })).result.number;
+          } catch (e) {
+            // LOOP_CONFIGURE refused with EINVAL (as by a kernel without it): LOOP_SET_FD, then the block size and status one by one.
+            if (!(e instanceof KernelError) || e.errno !== 'EINVAL') throw e;
+            number = (await client.call<{ number: number }>('loopAttach', { number: n ?? undefined, file: abs, readOnly })).result.number;
+            try {
+              if (blocksize) await client.call('loopSetBlockSize', { number, blockSize: blocksize });
+            } catch (e2) {
+              await client.call('loopDetach', { number }).catch(() => undefined);
+              throw e2;
+            }
+          }
+          if (showdev) process.stdout.write(`/dev/loop${number}\n`);
         } catch (e) {
           return fail(`${file}: failed to set up loop device`, e);
         }
-        warnSize(file!, abs);
+        warnSize(file!, abs, sizelimit, offsetBytes);
         return 0;
       }
       case 'delete': {
@@ -285,7 +321,8 @@ async function losetup(argv: string[]): Promise<number> {
         if (file !== undefined) {
           let st: fs.Stats | undefined;
           try { st = fs.statSync(file); } catch { /* none */ }
-          ls = ls.filter((l) => { try { const b = fs.statSync(l.file); return st !== undefined && b.ino === st.ino && b.dev === st.dev; } catch { return false; } });
+          // loopcxt_is_used: the same file, and with -o the same offset.
+          ls = ls.filter((l) => { try { const b = fs.statSync(l.file); return st !== undefined && b.ino === st.ino && b.dev === st.dev && (!offset || l.offset === offsetBytes); } catch { return false; } });
         }
         process.stdout.write(list ? table(ls, cols, noHeadings, raw, json) : ls.map((l) => describe(l) + '\n').join(''));
         return 0;
@@ -299,6 +336,13 @@ async function losetup(argv: string[]): Promise<number> {
           return 1;
         }
         if (act === 'show-one') process.stdout.write(list ? table([l], cols, noHeadings, raw, json) : describe(l) + '\n');
+        try {
+          if (act === 'capacity') await client.call('loopSetCapacity', { number: l.number });
+          if (act === 'dio') await client.call('loopSetDirectIo', { number: l.number, on: dioArg });
+          if (act === 'blocksize') await client.call('loopSetBlockSize', { number: l.number, blockSize: blocksize });
+        } catch (e) {
+          return fail(act === 'capacity' ? `${dev}: set capacity failed` : act === 'dio' ? `${dev}: set direct io failed` : `${dev}: set logical block size failed`, e);
+        }
         return 0;
       }
     }

@@ -29,7 +29,7 @@ export function bdevReadOnly(bdev: BlockDevice): boolean {
 /** set_init_blocksize: at the first open, the largest power of two up to a page that divides the size. */
 export function initBlockSize(bdev: BlockDevice): number {
   const size = BigInt(bdev.sizeSectors()) * BigInt(SECTOR_SIZE);
-  let bsize = SECTOR_SIZE;
+  let bsize = bdev.logicalBlockSize ?? SECTOR_SIZE;
   while (bsize < PAGE_SIZE && (size & BigInt(bsize)) === 0n) bsize <<= 1;
   return bsize;
 }
@@ -52,15 +52,16 @@ export class BlockDeviceFile {
         return undefined;
       case 'BLKROGET': return bdevReadOnly(bdev) ? 1 : 0;
       case 'BLKDISCARDZEROES': return 0;
-      case 'BLKSSZGET': case 'BLKPBSZGET': return SECTOR_SIZE;
-      case 'BLKIOMIN': return limits?.ioMin || SECTOR_SIZE;
+      // A loop device's logical, physical and minimum I/O sizes are its block size (loop_configure).
+      case 'BLKSSZGET': case 'BLKPBSZGET': return bdev.logicalBlockSize ?? SECTOR_SIZE;
+      case 'BLKIOMIN': return limits?.ioMin || (bdev.logicalBlockSize ?? SECTOR_SIZE);
       case 'BLKIOOPT': return limits?.ioOpt ?? 0;
       case 'BLKALIGNOFF': return 0;
       case 'BLKSECTGET': return DEF_MAX_SECTORS;
       case 'BLKBSZGET': return this.blockSize;
       case 'BLKBSZSET':
         // set_blocksize: a power of two from the logical block size up to a page.
-        if (arg < SECTOR_SIZE || arg > PAGE_SIZE || (arg & (arg - 1)) !== 0) throw new KernelError('EINVAL');
+        if (arg < (bdev.logicalBlockSize ?? SECTOR_SIZE) || arg > PAGE_SIZE || (arg & (arg - 1)) !== 0) throw new KernelError('EINVAL');
         this.blockSize = arg;
         return undefined;
       case 'BLKGETSIZE': return bdev.sizeSectors();
@@ -71,7 +72,9 @@ export class BlockDeviceFile {
         return undefined;
       case 'BLKRAGET': case 'BLKFRAGET': return (bdev.raPages * PAGE_SIZE) / SECTOR_SIZE;
       case 'BLKFLSBUF': return undefined; // sync_blockdev + invalidate_bdev: nothing is cached between opens
-      case 'BLKRRPART': throw new KernelError('EINVAL'); // neither loop (without -P) nor dm scans partitions
+      case 'BLKRRPART':
+        if (bdev.partscan) return undefined; // a loop device set up with -P rescans (no partitions are emulated)
+        throw new KernelError('EINVAL'); // neither loop without -P nor dm scans partitions
     }
   }
 }

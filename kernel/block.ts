@@ -26,6 +26,10 @@ export interface BlockDevice {
   raPages: number;
   /** queue_io_min / queue_io_opt in bytes, where the driver sets them (0 or absent: none). */
   readonly limits?: QueueLimits;
+  /** queue_logical_block_size where the driver sets it (loop's block size; absent: 512). */
+  readonly logicalBlockSize?: number;
+  /** GENHD_FL_NO_PART cleared: the disk scans partitions (a loop device with LO_FLAGS_PARTSCAN). */
+  readonly partscan?: boolean;
   /** The log of the kernel the device belongs to (printk is global there; here each emulated kernel has its own). */
   readonly klog?: KernelLog;
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RealClock, VirtualClock, type Clock } from './clock.js';
 import { KernelLog } from './klog.js';
-import { LoopDevice, MAX_LOOP } from './loop.js';
+import { LoopDevice, MAX_LOOP, type LoopConfig } from './loop.js';
 import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
 import { DmIoctl } from './dm-ioctl.js';
 import { KernelError } from './errno.js';
@@ -84,13 +84,13 @@ export class Kernel {
   }
 
   /** losetup /dev/loopN FILE (creating loopN if past the preset ones, as loop-control does). */
-  loopAttach(n: number | undefined, file: string, readOnly = false): LoopDevice {
+  loopAttach(n: number | undefined, file: string, config: boolean | LoopConfig = false): LoopDevice {
     let l = n === undefined ? this.freeLoop() : this.loops.get(n);
     if (!l) {
       l = new LoopDevice(n!, this.clock, this.klog);
       this.loops.set(n!, l);
     }
-    l.attach(file, readOnly);
+    l.attach(file, config);
     return l;
   }
 

@@ -13,6 +13,53 @@ const LOOP_ASYNC_MIN_BYTES = 64 << 10;
 /** Loop devices that exist from boot, as `loop max_loop=16` gives. */
 export const MAX_LOOP = 16;
 
+const PAGE_SIZE = 4096;
+
+/** What LOOP_CONFIGURE sets besides the file (struct loop_config: its loop_info64 and block_size). */
+export interface LoopConfig {
+  readOnly?: boolean;
+  /** lo_offset: where in the file the device starts, in bytes. */
+  offset?: number;
+  /** lo_sizelimit: the most of the file the device uses, in bytes (0: all of it). */
+  sizelimit?: number;
+  /** The logical block size (0: 512). */
+  blockSize?: number;
+  /** LO_FLAGS_DIRECT_IO asked for. */
+  directIo?: boolean;
+  /** LO_FLAGS_PARTSCAN. */
+  partscan?: boolean;
+}
+
+/** blk_validate_block_size: a power of two from 512 to the page size. */
+function validBlockSize(bsize: number): boolean {
+  return bsize >= 512 && bsize <= PAGE_SIZE && (bsize & (bsize - 1)) === 0;
+}
+
+/** TMPFS_MAGIC: statfs's f_type of tmpfs. */
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Whether open(2) with O_DIRECT works on a file under Linux 6.1 (and so
+ * FMODE_CAN_ODIRECT for a loop device's backing file): not on tmpfs, whose
+ * shmem has no direct_IO before 6.6 (whatever the host's kernel allows), and
+ * elsewhere as the host's file system answers.
+ */
+export function canDirectIo(file: string, readOnly: boolean): boolean {
+  const O_DIRECT = fs.constants.O_DIRECT;
+  if (O_DIRECT === undefined) return false;
+  try {
+    if (fs.statfsSync(file).type === TMPFS_MAGIC) return false;
+  } catch {
+    return false;
+  }
+  try {
+    fs.closeSync(fs.openSync(file, (readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR) | O_DIRECT));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class LoopDevice implements BlockDevice {
   readonly major = LOOP_MAJOR;
   readonly diskName: string;
@@ -25,8 +72,18 @@ export class LoopDevice implements BlockDevice {
   raPages = 32;
   /** LO_FLAGS_AUTOCLEAR: detach when the last opener closes. */
   autoclear = false;
+  /** lo_offset and lo_sizelimit, in bytes. */
+  offset = 0;
+  sizelimit = 0;
+  /** LO_FLAGS_PARTSCAN (partitions themselves are not emulated). */
+  partscan = false;
+  /** lo->use_dio: LO_FLAGS_DIRECT_IO as it took effect. */
+  directIo = false;
+  /** queue_logical_block_size. */
+  logicalBlockSize = 512;
   private fd = -1;
   private sectors = 0;
+  private canDio = false;
 
   constructor(readonly minor: number, private readonly clock: Clock, readonly klog?: KernelLog) {
     this.diskName = `loop${minor}`;
@@ -36,9 +93,16 @@ export class LoopDevice implements BlockDevice {
 
   sizeSectors(): number { return this.sectors; }
 
-  /** LOOP_SET_FD: attach a file; the size is fixed now, as the kernel does. */
-  attach(file: string, readOnly = false): void {
+  /**
+   * LOOP_CONFIGURE: attach a file with its offset, size limit, block size and
+   * flags; the size is fixed now (file size less the offset, at most the size
+   * limit, in whole sectors), as the kernel does.
+   */
+  attach(file: string, readOnlyOrConfig: boolean | LoopConfig = false): void {
+    const config: LoopConfig = typeof readOnlyOrConfig === 'boolean' ? { readOnly: readOnlyOrConfig } : readOnlyOrConfig;
+    let readOnly = config.readOnly ?? false;
     if (this.attached) throw new KernelError('EBUSY');
+    if (config.blockSize && !validBlockSize(config.blockSize)) throw new KernelError('EINVAL');
     // losetup's open of the backing file (O_RDWR, else O_RDONLY on EROFS/EACCES): its errno as it is.
     const openError = (e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
@@ -61,7 +125,58 @@ export class LoopDevice implements BlockDevice {
     this.fd = fd;
     this.file = fs.realpathSync(file);
     this.readOnly = readOnly;
-    this.sectors = Math.floor(st.size / 512);
+    this.offset = config.offset ?? 0;
+    this.sizelimit = config.sizelimit ?? 0;
+    this.partscan = config.partscan ?? false;
+    this.logicalBlockSize = config.blockSize || 512;
+    this.canDio = canDirectIo(this.file, readOnly);
+    this.updateDio(config.directIo ?? false);
+    this.setSize(this.loopSize());
+  }
+
+  /** get_size: the file's size less the offset (0 if beyond it), at most the size limit, in sectors. */
+  private loopSize(): number {
+    let bytes = fs.fstatSync(this.fd).size;
+    if (this.offset > 0) bytes -= this.offset;
+    if (bytes < 0) return 0;
+    if (this.sizelimit > 0 && this.sizelimit < bytes) bytes = this.sizelimit;
+    return Math.floor(bytes / 512);
+  }
+
+  /** loop_set_size: set_capacity_and_notify, which logs a change of a live disk's size. */
+  private setSize(sectors: number): void {
+    if (sectors !== this.sectors) this.klog?.printk('info', `${this.diskName}: detected capacity change from ${this.sectors} to ${sectors}`);
+    this.sectors = sectors;
+  }
+
+  /**
+   * __loop_update_dio: direct I/O only if the backing file takes O_DIRECT and
+   * the offset is aligned to the backing device's logical block (512 here).
+   */
+  private updateDio(dio: boolean): void {
+    this.directIo = dio && this.canDio && this.offset % 512 === 0;
+  }
+
+  /** LOOP_SET_CAPACITY: the size again from the file as it is now. */
+  setCapacity(): void {
+    if (!this.attached) throw new KernelError('ENXIO');
+    this.setSize(this.loopSize());
+  }
+
+  /** LOOP_SET_DIRECT_IO: EINVAL when direct I/O cannot be had. */
+  setDirectIo(on: boolean): void {
+    if (!this.attached) throw new KernelError('ENXIO');
+    if (this.directIo === on) return;
+    this.updateDio(on);
+    if (this.directIo !== on) throw new KernelError('EINVAL');
+  }
+
+  /** LOOP_SET_BLOCK_SIZE. */
+  setBlockSize(bsize: number): void {
+    if (!this.attached) throw new KernelError('ENXIO');
+    if (!validBlockSize(bsize)) throw new KernelError('EINVAL');
+    this.logicalBlockSize = bsize;
+    this.updateDio(this.directIo);
   }
 
   /** LOOP_CLR_FD. */
@@ -72,6 +187,9 @@ export class LoopDevice implements BlockDevice {
     this.fd = -1;
     this.file = null;
     this.autoclear = false;
+    this.offset = this.sizelimit = 0;
+    this.partscan = this.directIo = false;
+    this.logicalBlockSize = 512;
     this.sectors = 0;
   }
 
@@ -101,7 +219,7 @@ export class LoopDevice implements BlockDevice {
   }
 
   private doIoAsync(bio: Bio): void {
-    const fd = this.fd, buf = bio.data, size = buf.length, pos = bio.sector * 512, read = bio.op === ReqOp.READ;
+    const fd = this.fd, buf = bio.data, size = buf.length, pos = this.offset + bio.sector * 512, read = bio.op === ReqOp.READ;
     let done = 0;
     const step = (err: NodeJS.ErrnoException | null, n: number): void => {
       if (err) { bioEndio(bio, 'EIO'); return; }
@@ -119,7 +237,8 @@ export class LoopDevice implements BlockDevice {
     if (!this.attached) return 'EIO';
     if (bio.op === ReqOp.FLUSH || bio.op === ReqOp.DISCARD) return 0;
     if (!bioInside(bio.sector, bio.sectors, this.sectors)) return 'EIO';
-    const pos = bio.sector * 512;
+    // lo_rw_aio / lo_read_simple: the file position is the offset plus the sector.
+    const pos = this.offset + bio.sector * 512;
     try {
       if (bio.op === ReqOp.READ) {
         let done = 0;

@@ -13,12 +13,21 @@ import { BlockDeviceFile, type BlkIoctl } from './blkdev-ioctl.js';
 import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
 import type { DevRef, TargetSpec } from './dm-ioctl.js';
 import type { Kernel } from './kernel.js';
+import type { LoopDevice } from './loop.js';
+import { sysBlockReaddir } from './sysfs.js';
 
 export interface RpcReply { result?: unknown; payload?: Buffer }
 type Args = Record<string, unknown>;
 type Op = (k: Kernel, a: Args, payload: Buffer | null) => RpcReply | Promise<RpcReply>;
 
 const ref = (a: Args): DevRef => (a.ref ?? {}) as DevRef;
+
+/** The loop device a request names (ENXIO: none such). */
+function loopOf(k: Kernel, a: Args): LoopDevice {
+  const l = k.loop(Number(a.number));
+  if (!l) throw new KernelError('ENXIO');
+  return l;
+}
 const r = (result: unknown): RpcReply => ({ result });
 
 /** Read-ahead of every device-mapper device, in sectors (the 6.1 default: 128 KiB). */
@@ -123,16 +132,27 @@ const OP_TABLE: Record<string, Op> = {
 
   // ---- loop control ----
   loopAttach: (k, a) => {
-    const l = k.loopAttach(a.number as number | undefined, path.resolve(String(a.file)), Boolean(a.readOnly));
+    const l = k.loopAttach(a.number as number | undefined, path.resolve(String(a.file)), {
+      readOnly: Boolean(a.readOnly), offset: Number(a.offset ?? 0), sizelimit: Number(a.sizelimit ?? 0),
+      blockSize: Number(a.blockSize ?? 0), directIo: Boolean(a.directIo), partscan: Boolean(a.partscan),
+    });
     return r({ number: l.minor });
   },
+  loopSetCapacity: (k, a) => { loopOf(k, a).setCapacity(); return r(null); },
+  loopSetDirectIo: (k, a) => { loopOf(k, a).setDirectIo(Boolean(a.on)); return r(null); },
+  loopSetBlockSize: (k, a) => { loopOf(k, a).setBlockSize(Number(a.blockSize)); return r(null); },
+  // readdir of /sys/block (kernfs order), as losetup walks the loop devices.
+  sysBlock: (k) => r(sysBlockReaddir(k)),
   loopDetach: (k, a) => {
     const l = k.loop(Number(a.number));
     if (!l) throw new KernelError('ENXIO');
     l.detach();
     return r(null);
   },
-  loopList: (k) => r(k.loopDevices().filter((l) => l.attached).map((l) => ({ number: l.minor, file: l.file, sizeSectors: l.sizeSectors(), readOnly: l.readOnly, autoclear: l.autoclear }))),
+  loopList: (k) => r(k.loopDevices().filter((l) => l.attached).map((l) => ({
+    number: l.minor, file: l.file, sizeSectors: l.sizeSectors(), readOnly: l.readOnly, autoclear: l.autoclear,
+    offset: l.offset, sizelimit: l.sizelimit, partscan: l.partscan, directIo: l.directIo, logicalBlockSize: l.logicalBlockSize,
+  }))),
   loopExists: (k, a) => r(k.loop(Number(a.number)) !== undefined),
 
   // ---- block I/O ----

@@ -25,7 +25,7 @@ t.test('a killed kernel is replaced visibly', async (t) => {
   t.equal((await sb.run('losetup', ['/dev/loop0', 'd0'])).exitCode, 0);
   t.equal((await sb.dmsetup(['create', 'z', '--table', '0 8 zero'])).exitCode, 0);
   const first = await sb.run('dmsetup-ts', ['dmesg']);
-  t.equal(first.stdout, '', 'the first kernel of a directory boots with an empty log');
+  t.match(first.stdout, /^\[ *[0-9.]+\] loop0: detected capacity change from 0 to 2048\n$/, 'the first kernel of a directory logs no boot line (only what losetup made it log, as 6.1 does)');
   const old = pidOf(sb.env.DMSETUP_TS_DIR);
   process.kill(old, 'SIGKILL');
   await gone(old);

@@ -129,3 +129,22 @@ t.test('bio_check_eod: a bio past its device fails with EIO, logged under the su
   await submitBioWait(new Bio(ReqOp.READ, loop5, 0, Buffer.alloc(512)));
   t.same(kernel.klog.read(true).map((l) => l.text)[0], 'bio_check_eod: 2 callbacks suppressed');
 });
+
+t.test('loop: lo_offset and lo_sizelimit place and size the device in its file', async (t) => {
+  const { kernel, files } = kernelWithDisks(t, 1, 16);
+  const data = Buffer.alloc(16 * 512);
+  for (let i = 0; i < 16; i++) data.fill(i, i * 512, (i + 1) * 512);
+  fs.writeFileSync(files[0]!, data);
+  kernel.loop(0)!.detach();
+  const l = kernel.loopAttach(0, files[0]!, { offset: 4 * 512, sizelimit: 3 * 512 + 100 });
+  t.equal(l.sizeSectors(), 3, 'file less the offset, at most the limit, in whole sectors');
+  const buf = Buffer.alloc(512);
+  t.equal(await submitBioWait(new Bio(ReqOp.READ, l, 2, buf)), 0);
+  t.equal(buf[0], 6, 'sector 2 of the device is sector 6 of the file');
+  t.equal(await submitBioWait(new Bio(ReqOp.WRITE, l, 0, Buffer.alloc(512, 0xee))), 0);
+  t.equal(fs.readFileSync(files[0]!)[4 * 512], 0xee, 'a write lands at the offset');
+  t.equal(await submitBioWait(new Bio(ReqOp.READ, l, 3, buf)), 'EIO', 'the limit is the end of the device');
+  let errno: unknown;
+  try { kernel.loopAttach(1, files[0]!, { blockSize: 1000 }); } catch (e) { errno = (e as { errno?: unknown }).errno; }
+  t.equal(errno, 'EINVAL', 'a block size that is not a power of two from 512 to 4096');
+});
