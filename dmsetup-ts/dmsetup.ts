@@ -88,6 +88,7 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
   // The flags dmsetup sets on (nearly) every task it makes; _mangle sets enable_checks unless --checks.
   const common: TaskFlags = { noOpenCount: has(sw, 'noopencount'), queryInactive: has(sw, 'inactive'), enableChecks: cmd.name === 'mangle' ? !has(sw, 'checks') : has(sw, 'checks') };
   const dm = new Libdm(out, cmd.name === 'mangle' ? 'none' : sw.manglename, sw.count.verbose ?? 0, common);
+  dm.addNodeOnCreate = has(sw, 'addnodeoncreate');
   const ctx: Ctx = {
     prog, sw, dm, out, cmd, options, subcommand,
     multipleDevices: cmd.repeatable !== 0 && args.length !== 1 && (args.length > 0 || (!has(sw, 'uuid') && !has(sw, 'major'))),
@@ -148,7 +149,11 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
           if (cmd.name === 'stats') (await import('./commands/stats.js')).newStatsInterval();
         }
       }
-      if (!ok || --count <= 0) break;
+      if (!ok) {
+        dm.stack(); // main's goto_out
+        break;
+      }
+      if (--count <= 0) break;
     }
   } catch (e) {
     if (!(e instanceof NoKernel)) throw e;
@@ -156,6 +161,8 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
     out.err('Command failed.');
     ret = 1;
   } finally {
+    // dm_lib_exit: node operations still stacked are done.
+    await dm.processNodeOps().catch(() => undefined);
     dm.close();
   }
   return helpOrVersion ? 0 : ret;

@@ -64,6 +64,8 @@ export interface TaskOpts {
   flags?: TaskFlags;
   /** dm_task_set_major was called (no default-major fallback in _flatten). */
   majorSet?: boolean;
+  /** The caller goes on without goto_out when the task fails (_simple): no "<backtrace>". */
+  noStack?: boolean;
 }
 
 /** sizeof(struct dm_ioctl), struct dm_target_spec, struct dm_target_msg; _flatten's minimum buffer. */
@@ -82,6 +84,8 @@ export class Libdm {
   private ioctlTimestamp: bigint | null = null;
   /** The last task failed (dm_task_run returned 0), as opposed to answering that its device does not exist. */
   lastFailed = false;
+  /** dm_task_set_add_node: DM_ADD_NODE_ON_CREATE (--addnodeoncreate), else on resume. */
+  addNodeOnCreate = false;
 
   /**
    * verbose: dmsetup's -v count; from -vv on libdm logs at debug level
@@ -173,12 +177,19 @@ export class Libdm {
     this.taskCreate();
     const c = await this.client();
     this.lastFailed = true;
+    // dm_task_run returned 0: the caller's goto_out logs its backtrace.
+    const failed = (): null => {
+      if (!o.internal && !o.noStack) this.stack();
+      return null;
+    };
     let ref: Record<string, unknown> | undefined;
     if (dev && op !== 'devCreate') {
       const r = this.ref(dev, o.majorSet ?? true);
-      if (!r) return null;
+      if (!r) return failed();
       ref = r;
     }
+    // The ioctls that send a uevent ask whether udev synchronisation is there (_do_dm_ioctl, dm_task_set_cookie).
+    if (ioctl === 'resume' || ioctl === 'remove' || ioctl === 'rename' || ioctl === 'create') this.udevSyncSupport();
     const flags: TaskFlags = { ...(o.internal ? {} : this.common), ...o.flags };
     if (op === 'tableLoad') args = tableLoadArgs(args);
     const shown = op === 'devCreate' ? { name: args.name, uuid: args.uuid } : ref ?? {};
@@ -188,8 +199,9 @@ export class Libdm {
         try {
           let result = (await c.call<T>(op, ref ? { ...args, ref } : args)).result;
           if (args.packed && isPacked(result)) result = unpackRecords(result) as T;
-          if (!this.resultNamesOk(op, result)) return null;
+          if (!this.resultNamesOk(op, result)) return failed();
           this.lastFailed = false;
+          this.nodeOpsAfter(ioctl, op === 'devCreate' ? String(args.name ?? '') : dev?.name ? this.mangle(dev.name) : '', args, result);
           return result;
         } catch (e) {
           if (e instanceof KernelUnreachable) throw new NoKernel(e.message);
@@ -199,7 +211,7 @@ export class Libdm {
             return null;
           }
           this.taskFailed(ioctl, dev, e.errno);
-          if (!(e.errno === 'EBUSY' && ioctl === 'remove' && flags.retryRemove && retry < DM_IOCTL_RETRIES)) return null;
+          if (!(e.errno === 'EBUSY' && ioctl === 'remove' && flags.retryRemove && retry < DM_IOCTL_RETRIES)) return failed();
           await new Promise((r) => setTimeout(r, DM_RETRY_DELAY_MS));
         }
       }
@@ -209,6 +221,19 @@ export class Libdm {
         this.logTimestamp();
       }
     }
+  }
+
+  /**
+   * dm_task_run after a successful ioctl: the node operations it stacks for
+   * the task's name (DEV_NAME: none for a task by uuid or number alone).
+   */
+  private nodeOpsAfter(ioctl: string, devName: string, args: Record<string, unknown>, result: unknown): void {
+    if (!devName) return;
+    const info = (result ?? {}) as Partial<DmInfo>;
+    if (ioctl === 'create' && this.addNodeOnCreate) void this.addNode(devName, info.major, info.minor);
+    else if (ioctl === 'resume' && !this.addNodeOnCreate) void this.addNode(devName, info.major, info.minor);
+    else if (ioctl === 'remove') void this.removeNode(devName);
+    else if (ioctl === 'rename' && args.setUuid !== true && typeof args.newValue === 'string') void this.renameNode(devName, args.newValue);
   }
 
   /** libdm's line for a failed ioctl. */
@@ -456,9 +481,11 @@ export class Libdm {
   }
 
   /** dm_task_get_read_ahead: BLKRAGET on the node, logging why it can't be read. */
-  async readAhead(name: string): Promise<number | null> {
+  async readAhead(name: string, major?: number, minor?: number): Promise<number | null> {
     try {
-      return (await this.call<number>('readAhead', { name })).result;
+      const ra = (await this.call<number>('readAhead', { name })).result;
+      if (major !== undefined) this.debug(`${name} (${major}:${minor}): read ahead is ${ra}`);
+      return ra;
     } catch (e) {
       if (!(e instanceof KernelError)) throw e;
       this.out.err(`/dev/mapper/${this.unmangle(name)}: open failed: ${strerror(e.errno)}`);
@@ -470,26 +497,75 @@ export class Libdm {
    * The node libdm makes on resume (udev-less fallback). /dev/mapper/control
    * and the directory's own `.` and `..` are there already and are not block devices.
    */
-  async addNode(name: string): Promise<void> {
-    if (name === 'control' || name === '.' || name === '..') {
-      this.out.err(`A non-block device file at '/dev/mapper/${name}' is already present`);
-      return;
-    }
-    await this.call('nodeAdd', { name });
+  // ---- node operations (libdm-common.c _stack_node_op, update_devs) ------------
+
+  /** The /dev/mapper operations stacked by the tasks run so far, done at the next dm_udev_wait (or at exit). */
+  private nodeOps: Array<{ type: 'add' | 'del' | 'rename'; name: string; newName?: string }> = [];
+
+  /** add_dev_node: stacked now, done by processNodeOps (0:6 0660: root, group disk, DM_DEVICE_MODE). */
+  async addNode(name: string, major = 254, minor = 0): Promise<void> {
+    this.debug(`${name}: Stacking NODE_ADD (${major},${minor}) 0:6 0660`);
+    this.nodeOps.push({ type: 'add', name, newName: `${major},${minor}` });
   }
-  /**
-   * _rm_dev_node: unlink /dev/mapper/NAME. The directory's own `.` and `..`
-   * are there (lstat finds them) but unlink refuses a directory; the error is
-   * logged and the command's result stays what the ioctl made it.
-   */
+
+  /** rm_dev_node. */
   async removeNode(name: string): Promise<void> {
-    if (name === '.' || name === '..') {
-      this.out.err(`Unable to unlink device node for '${name}'`);
-      return;
-    }
-    await this.call('nodeRemove', { name });
+    this.debug(`${name}: Stacking NODE_DEL`);
+    this.nodeOps.push({ type: 'del', name });
   }
-  async renameNode(from: string, to: string): Promise<void> { await this.call('nodeRename', { from, to }); }
+
+  /** rename_dev_node. */
+  async renameNode(from: string, to: string): Promise<void> {
+    this.debug(`${from}: Stacking NODE_RENAME to ${to}`);
+    this.nodeOps.push({ type: 'rename', name: from, newName: to });
+  }
+
+  /**
+   * update_devs (from dm_udev_wait, and at exit): each stacked operation on
+   * /dev/mapper, in order. A name that is not a block device there
+   * (control, and the directory's own . and ..) cannot be made; `.` and
+   * `..` cannot be unlinked either; the errors are logged, the command's
+   * result stays what its ioctl made it.
+   */
+  async processNodeOps(): Promise<void> {
+    const ops = this.nodeOps;
+    this.nodeOps = [];
+    for (const op of ops) {
+      if (op.type === 'add') {
+        this.debug(`${op.name}: Processing NODE_ADD (${op.newName}) 0:6 0660`);
+        if (op.name === 'control' || op.name === '.' || op.name === '..') {
+          this.out.err(`A non-block device file at '/dev/mapper/${op.name}' is already present`);
+          continue;
+        }
+        if ((await this.call<boolean>('nodeAdd', { name: op.name })).result === true) this.debug(`Created /dev/mapper/${op.name}`);
+      } else if (op.type === 'del') {
+        this.debug(`${op.name}: Processing NODE_DEL`);
+        if (op.name === '.' || op.name === '..') {
+          this.out.err(`Unable to unlink device node for '${op.name}'`);
+          continue;
+        }
+        if ((await this.call<boolean>('nodeRemove', { name: op.name })).result === true) this.debug(`Removed /dev/mapper/${op.name}`);
+      } else {
+        this.debug(`${op.name}: Processing NODE_RENAME to ${op.newName}`);
+        if ((await this.call<boolean>('nodeRename', { from: op.name, to: op.newName })).result === true) {
+          this.debug(`Renamed /dev/mapper/${op.name} to /dev/mapper/${op.newName}`);
+        }
+      }
+    }
+  }
+
+  /** dm_udev_get_sync_support, first asked by a task with a udev cookie: no udev runs here. */
+  private udevChecked = false;
+  udevSyncSupport(): boolean {
+    if (!this.udevChecked) {
+      this.udevChecked = true;
+      this.debug('Udev is not running. Not using udev synchronisation code.');
+    }
+    return false;
+  }
+
+  /** The stack macro: libdm's and dmsetup's failing returns log "<backtrace>" at debug level. */
+  stack(): void { this.debug('<backtrace>'); }
 
   /** A device argument with a `/`: the dm device whose node it is, or null. */
   async resolvePath(p: string): Promise<string | null> {
@@ -510,44 +586,47 @@ export class Libdm {
    * Timestamp line after all of it. major: from -j (dm_task_set_major:
    * no default-major fallback); else a minor alone gets the default major.
    */
-  async createDevice(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, addNodeOnCreate: boolean, major?: number): Promise<boolean> {
+  async createDevice(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, major?: number): Promise<DmInfo | null> {
     this.taskCreate();
-    try {
-      return await this.createAndLoad(name, uuid, minor, table, readOnly, addNodeOnCreate, major);
-    } finally {
-      if (this.initialTimestamp !== null) this.ioctlTimestamp = process.hrtime.bigint();
-      this.logTimestamp();
-    }
+    this.udevSyncSupport(); // dm_task_set_cookie
+    const info = await this.createAndLoad(name, uuid, minor, table, readOnly, major);
+    if (this.initialTimestamp !== null) this.ioctlTimestamp = process.hrtime.bigint();
+    this.logTimestamp();
+    if (!info) this.stack(); // _create_one_device's goto_out
+    return info;
   }
 
-  private async createAndLoad(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, addNodeOnCreate: boolean, major?: number): Promise<boolean> {
+  private async createAndLoad(name: string, uuid: string | undefined, minor: number | undefined, table: TargetSpec[] | null, readOnly: boolean, major?: number): Promise<DmInfo | null> {
     const persistent = minor !== undefined && minor >= 0;
     const dev: TaskDevice = persistent || major !== undefined ? { name, uuid, major: major ?? DM_DEFAULT_MAJOR, minor } : { name, uuid };
     const kernelName = this.setName(name);
-    if (kernelName === null) return false;
+    if (kernelName === null) return null;
     const kernelUuid = uuid ? this.setUuid(uuid) : '';
-    if (kernelUuid === null) return false;
+    if (kernelUuid === null) return null;
     if (persistent && (dev.major ?? -1) <= 0) {
       this.out.err('Missing major number for persistent device.');
       this.out.err("Couldn't create ioctl argument.");
-      return false;
+      return null;
     }
     const internal = { internal: true };
     const info = await this.task<DmInfo>('create', 'devCreate', dev, { name: kernelName, uuid: kernelUuid, minor: persistent ? minor : undefined }, internal);
-    if (!info) return false;
-    if (addNodeOnCreate) await this.addNode(info.name);
-    if (!table || table.length === 0) return true;
+    if (!info) {
+      this.stack(); // goto_bad
+      return null;
+    }
+    if (!table || table.length === 0) return info;
     // The load addresses the new device by number; the resume is the original task, by name.
     const numbered: TaskDevice = { name, major: info.major, minor: info.minor };
+    let resumed: DmInfo | null = null;
     const ok = (await this.task('reload', 'tableLoad', numbered, { targets: table, readOnly }, internal)) !== null &&
-      (await this.task('resume', 'devResume', persistent ? { name, major: dev.major, minor } : { name }, {}, { internal: true, flags: this.common })) !== null;
-    if (!ok) {
+      (resumed = await this.task<DmInfo>('resume', 'devResume', persistent ? { name, major: dev.major, minor } : { name }, {}, { internal: true, flags: this.common })) !== null;
+    if (!ok || !resumed) {
+      this.stack();
       // Revert the creation.
       if ((await this.task('remove', 'devRemove', { name }, {}, { internal: true, flags: this.common })) === null) this.out.err('Failed to revert device creation.');
-      await this.removeNode(info.name);
-      return false;
+      return null;
     }
-    await this.addNode(info.name);
-    return true;
+    return resumed;
   }
+
 }

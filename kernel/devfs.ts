@@ -6,10 +6,19 @@ export class DevFs {
   private readonly nodes = new Set<string>();
 
   has(name: string): boolean { return this.nodes.has(name); }
-  add(name: string): void { this.nodes.add(name); }
-  remove(name: string): void { this.nodes.delete(name); }
-  rename(from: string, to: string): void {
-    if (this.nodes.delete(from)) this.nodes.add(to);
+  /** mknod: false when the node was there already. */
+  add(name: string): boolean {
+    if (this.nodes.has(name)) return false;
+    this.nodes.add(name);
+    return true;
+  }
+  /** unlink: false when there was none. */
+  remove(name: string): boolean { return this.nodes.delete(name); }
+  /** rename: false when there was none to rename. */
+  rename(from: string, to: string): boolean {
+    if (!this.nodes.delete(from)) return false;
+    this.nodes.add(to);
+    return true;
   }
   list(): string[] { return [...this.nodes].sort(); }
 }

@@ -76,9 +76,10 @@ const OP_TABLE: Record<string, Op> = {
   targetMessage: (k, a) => r(k.dmIoctl.targetMessage(ref(a), typeof a.sector === 'bigint' ? a.sector : Number(a.sector), String(a.message))),
 
   // ---- /dev/mapper nodes and block device queries ----
-  nodeAdd: (k, a) => { k.devfs.add(String(a.name)); return r(null); },
-  nodeRemove: (k, a) => { k.devfs.remove(String(a.name)); return r(null); },
-  nodeRename: (k, a) => { k.devfs.rename(String(a.from), String(a.to)); return r(null); },
+  // Each says whether /dev/mapper changed (a node made, removed, renamed).
+  nodeAdd: (k, a) => r(k.devfs.add(String(a.name))),
+  nodeRemove: (k, a) => r(k.devfs.remove(String(a.name))),
+  nodeRename: (k, a) => r(k.devfs.rename(String(a.from), String(a.to))),
   nodeList: (k) => r(k.devfs.list()),
   /** The read-ahead of /dev/mapper/NAME, as dm_task_get_read_ahead gets it. */
   readAhead: (k, a) => {

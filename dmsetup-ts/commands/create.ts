@@ -20,12 +20,11 @@ async function createOne(ctx: Ctx, name: string, file: string | undefined, uuid:
     targets = await readTable(ctx, file);
     if (!targets) return false;
   }
-  const ok = await ctx.dm.createDevice(name, uuid, minor, targets, readOnly, has(ctx.sw, 'addnodeoncreate'), major);
-  if (ok && has(ctx.sw, 'verbose')) {
-    const info = await ctx.dm.info({ name });
-    return info ? displayInfo(ctx, info) : false;
-  }
-  return ok;
+  const info = await ctx.dm.createDevice(name, uuid, minor, targets, readOnly, major);
+  await ctx.dm.processNodeOps(); // dm_udev_wait
+  // _display_info on the create task itself (no ioctl of its own).
+  if (info && has(ctx.sw, 'verbose')) return displayInfo(ctx, info);
+  return info !== null;
 }
 
 /** _create_concise: `name,uuid,minor,flags,table[,table...][;...]`. */

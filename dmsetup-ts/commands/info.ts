@@ -10,7 +10,7 @@ async function displayInfoLong(ctx: Ctx, info: DmInfo): Promise<void> {
   const name = ctx.dm.unmangle(info.name);
   ctx.out.print(`Name:              ${name}\n` +
     `State:             ${info.suspended ? 'SUSPENDED' : 'ACTIVE'}${info.readOnly ? ' (READ-ONLY)' : ''}${info.deferredRemove ? ' (DEFERRED REMOVE)' : ''}\n`);
-  const ra = await ctx.dm.readAhead(info.name);
+  const ra = await ctx.dm.readAhead(info.name, info.major, info.minor);
   let out = ra !== null ? `Read Ahead:        ${ra}\n` : '';
   out += !info.livePresent && !info.inactivePresent
     ? 'Tables present:    None\n'

@@ -14,10 +14,8 @@ export const run: CommandFn = async (ctx, argv) => {
   if (dev.name !== undefined && ctx.dm.setName(dev.name) === null) return false;
   const kernelValue = ctx.dm.setNewValue(newValue, setUuid);
   if (kernelValue === null) return false;
-  // The kernel renames by name only: uuid and number addressing fail there.
-  const before = dev.name ? await ctx.dm.info(dev) : null;
+  // dm_task_run renames the node (by the task's name) after the ioctl; dm_udev_wait does it.
   const info = await ctx.dm.task<DmInfo>('rename', 'devRename', dev, { newValue: kernelValue, setUuid });
-  if (!info) return false;
-  if (!setUuid && before) await ctx.dm.renameNode(before.name, info.name);
-  return true;
+  await ctx.dm.processNodeOps();
+  return info !== null;
 };

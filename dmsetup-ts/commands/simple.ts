@@ -16,12 +16,13 @@ export async function simple(ctx: Ctx, task: SimpleTask, name: string | undefine
   const args: Record<string, unknown> = { noflush: has(ctx.sw, 'noflush') };
   if (task === 'waitevent') args.eventNr = eventNr;
   if (task === 'remove') args.deferred = has(ctx.sw, 'deferred');
+  // _simple does not goto_out after its task (no backtrace); dm_task_run stacks the node operations.
   const info = await ctx.dm.task<DmInfo>(task, OPS[task], dev, args, {
-    flags: { skipLockfs: has(ctx.sw, 'nolockfs'), retryRemove: task === 'remove' && has(ctx.sw, 'retry') },
+    flags: { skipLockfs: has(ctx.sw, 'nolockfs'), retryRemove: task === 'remove' && has(ctx.sw, 'retry') }, noStack: true,
   });
+  // dm_udev_wait (for resume and remove, failed or not): the stacked node operations are done.
+  if (task === 'resume' || task === 'remove') await ctx.dm.processNodeOps();
   if (!info) return false;
-  if (task === 'resume') await ctx.dm.addNode(info.name);
-  if (task === 'remove' && !info.deferredRemove) await ctx.dm.removeNode(info.name);
   if (display && has(ctx.sw, 'verbose')) return displayInfo(ctx, info);
   return true;
 }

@@ -21,7 +21,8 @@ export const run: CommandFn = async (ctx, argv, names) => {
   const dev = await taskDevice(ctx, name);
   if (!dev) return false;
   const st = await ctx.dm.task<{ info: DmInfo; targets: TargetStatus[] }>(isTable ? 'table' : 'status', 'tableStatus', dev,
-    { type: isTable ? 'table' : ctx.cmd.name === 'measure' ? 'ima' : 'info', inactive: has(ctx.sw, 'inactive') }, isTable ? undefined : 'ENXIO');
+    { type: isTable ? 'table' : ctx.cmd.name === 'measure' ? 'ima' : 'info', inactive: has(ctx.sw, 'inactive') },
+    { quietErrno: isTable ? undefined : 'ENXIO', flags: { noFlush: has(ctx.sw, 'noflush') } });
   if (!st) {
     if (!isTable && !ctx.dm.lastFailed) ctx.out.err('Device does not exist.');
     return false;

@@ -23,28 +23,7 @@ export function parseRecorded(text: string): Map<number, Recorded> {
 }
 
 /** What differs for a reason other than the vector's own handling (a TODO, not a pass). */
-const BT = "libdm's '<backtrace>' debug line (the stack macro) on each failing return is not emulated";
-const NODES = "libdm's -vv lines for udev (Udev is not running), node operations (Stacking/Processing NODE_ADD/DEL, Created/Removed) and read ahead are not emulated";
-const KNOWN: Record<string, string> = {
-  '-vv info nosuch': BT,
-  '-vv remove --retry nosuch': `${BT}; ${NODES}`,
-  '-vv --noopencount --inactive status --noflush nosuch': `${BT}; status does not show --noflush in the debug line`,
-  '-vv table --inactive nosuch': BT,
-  '-vv message nosuch 5 hello': BT,
-  '-vv rename nosuch new': `${BT}; rename asks for the device's info first (an extra ioctl)`,
-  '-vv rename nosuch --setuuid U': `${BT}; rename asks for the device's info first (an extra ioctl)`,
-  '-vv -j 254 -m 3 info': BT,
-  '-vv -u U deps': BT,
-  '-vvv info nosuch': BT,
-  '-vv create z --table "0 8 bogus"': `${BT}; ${NODES}`,
-  '-vv create x --table "0 8 zero"': `${NODES}; create -v asks for the info again (an extra ioctl)`,
-  '-vv info x': NODES,
-  '-vv suspend --nolockfs x': NODES,
-  '-vv resume x': NODES,
-  '-vv remove x': NODES,
-  '-vv create y -u UY -j 254 -m 9 --table "0 8 zero"': `${NODES}; create -v asks for the info again (an extra ioctl)`,
-  '-vvv remove --deferred y': NODES,
-};
+const KNOWN: Record<string, string> = {};
 
 /** Timestamps after the first are elapsed times: equal only in shape. */
 const normalise = (s: string) => s.replace(/^(Timestamp: +)(\d+\.\d{9})( seconds)$/gm, (_l, a, v, b) => (v === '0.000000000' ? `${a}${v}${b}` : `${a}N.NNNNNNNNN${b}`));
