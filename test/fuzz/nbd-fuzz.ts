@@ -195,7 +195,7 @@ class NbdFuzzer {
         if (opt === OPT.INFO || opt === OPT.GO) {
           data = RawNbdClient.goData(name.toString(), r.chance(0.5) ? [] : Array.from({ length: r.range(0, 5) }, () => r.pick([0, 1, 2, 3, 9, 0xffff])));
           if (r.chance(0.3)) data = data.subarray(0, r.int(data.length + 1)); // truncated: malformed
-          if (r.chance(0.1)) data.writeUInt32BE(r.pick([0xffffffff, 0x7fffffff, 1000]), 0); // name length past the data
+          if (r.chance(0.1) && data.length >= 4) data.writeUInt32BE(r.pick([0xffffffff, 0x7fffffff, 1000]), 0); // name length past the data
         } else if (opt === OPT.EXPORT_NAME) data = name;
         else data = r.chance(0.7) ? Buffer.alloc(0) : r.bytes(r.range(1, 64));
         const magic = r.chance(0.05) ? r.pick([0n, 1n, IHAVEOPT + 1n, 0x25609513n]) : IHAVEOPT;
