@@ -261,7 +261,8 @@ class NbdFuzzer {
         h.writeUInt32BE(len >>> 0, 24);
         if (cut) {
           c.write(Buffer.concat([h, data!.subarray(0, r.int(len))]));
-          c.destroy(); // the server must write nothing of it
+          c.destroy(); // the server must write nothing of it (but may do what the burst sent before it)
+          for (const x of sent) if (name === 'm' && x.type !== CMD.READ && x.type !== CMD.FLUSH) this.shadow.forget(x.off, x.len);
           return;
         }
         c.write(data ? Buffer.concat([h, data]) : h);
