@@ -119,23 +119,23 @@ async function ioctls(client: KernelClient, dev: string, cmds: { cmd: BlkIoctl; 
 
 /** One device: open it, run every step on it in order. */
 async function doCommands(client: KernelClient | undefined, dev: string, commandArgs: string[], out: string[]): Promise<void> {
-  let file: fs.Stats | undefined;
-  if (client === undefined) {
-    try { file = fs.statSync(dev); } catch (e) { flush(out); warnx(`cannot open ${dev}: ${strerror(((e as NodeJS.ErrnoException).code ?? 'ENOENT') as never)}`); throw new Exit(1); }
-  } else {
-    const opened = await ioctls(client, dev, []).catch((e: unknown) => e);
-    if (opened instanceof KernelError) { flush(out); warnx(`cannot open ${dev}: ${strerror(opened.errno)}`); throw new Exit(1); }
-    if (opened instanceof Error) throw opened;
-  }
+  const cannotOpen = (why: string): never => { flush(out); warnx(`cannot open ${dev}: ${why}`); throw new Exit(1); };
   const { steps, fail } = parseSteps(commandArgs, commandArgs.length);
-  // All ioctls go in one request (one open of the device); their printing follows.
   const cmds = steps.map((s) => (s.getsz ? { cmd: 'BLKGETSIZE64' as BlkIoctl } : { cmd: s.cmd!.ioc, arg: s.arg }));
-  let results: (string | null)[];
+  let results: (string | null)[] = [];
   let errno: string | undefined;
-  if (client !== undefined) ({ results, errno } = await ioctls(client, dev, cmds));
-  else {
+  if (client !== undefined) {
+    // The open and all the ioctls in one request; their printing follows.
+    const r = await ioctls(client, dev, cmds).catch((e: unknown) => e as Error);
+    if (r instanceof Error) {
+      if (r instanceof KernelError) cannotOpen(strerror(r.errno));
+      throw r;
+    }
+    ({ results, errno } = r);
+  } else {
+    let file: fs.Stats | undefined;
+    try { file = fs.statSync(dev); } catch (e) { cannotOpen(strerror(((e as NodeJS.ErrnoException).code ?? 'ENOENT') as never)); }
     // Not a block device: every ioctl fails with ENOTTY; --getsz alone falls back to fstat's size of a regular file.
-    results = [];
     for (let i = 0; i < cmds.length; i++) {
       if (steps[i]!.getsz && file!.isFile()) results.push(String(file!.size));
       else { errno = 'ENOTTY'; break; }

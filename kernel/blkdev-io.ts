@@ -3,8 +3,7 @@
 // first error.
 
 import { Bio, ReqOp, submitBioWait } from './bio.js';
-import type { BlockDevice } from './block.js';
-import { bdevReadOnly } from './blkdev-ioctl.js';
+import { bdevReadOnly, type BlockDevice } from './block.js';
 import type { Errno } from './errno.js';
 
 export interface IoResult { bytes: number; error?: Errno }

@@ -3,7 +3,7 @@
 // sizes, sector sizes, read-only, read-ahead, block size, flush, re-read.
 
 import { KernelError } from './errno.js';
-import type { BlockDevice } from './block.js';
+import { bdevReadOnly, type BlockDevice } from './block.js';
 
 const PAGE_SIZE = 4096;
 const SECTOR_SIZE = 512;
@@ -20,11 +20,6 @@ export const BLK_IOCTLS: readonly BlkIoctl[] = [
   'BLKALIGNOFF', 'BLKSECTGET', 'BLKBSZGET', 'BLKBSZSET', 'BLKGETSIZE', 'BLKGETSIZE64',
   'BLKRASET', 'BLKRAGET', 'BLKFRASET', 'BLKFRAGET', 'BLKFLSBUF', 'BLKRRPART',
 ];
-
-/** bdev_read_only: the block device's own flag (BLKROSET) or the disk's (set_disk_ro). */
-export function bdevReadOnly(bdev: BlockDevice): boolean {
-  return bdev.bdReadOnly || bdev.readOnly;
-}
 
 /** set_init_blocksize: at the first open, the largest power of two up to a page that divides the size. */
 export function initBlockSize(bdev: BlockDevice): number {

@@ -28,8 +28,7 @@
 // later by the flusher; here it is written back at close all the same.
 
 import { ReqOp, REQ_RAHEAD, REQ_SYNC, submitBioWait, type BlkStatus } from './bio.js';
-import type { BlockDevice } from './block.js';
-import { bdevReadOnly } from './blkdev-ioctl.js';
+import { bdevReadOnly, type BlockDevice } from './block.js';
 import type { Errno } from './errno.js';
 import type { KernelLog } from './klog.js';
 import { userBio, type IoResult } from './blkdev-io.js';

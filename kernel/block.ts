@@ -34,6 +34,11 @@ export interface BlockDevice {
   readonly klog?: KernelLog;
 }
 
+/** bdev_read_only: the block device's own flag (BLKROSET) or the disk's (set_disk_ro). */
+export function bdevReadOnly(bdev: BlockDevice): boolean {
+  return bdev.bdReadOnly || bdev.readOnly;
+}
+
 /** The part of struct queue_limits the emulation stacks: io_min and io_opt, in bytes. */
 export interface QueueLimits { ioMin: number; ioOpt: number }
 

@@ -6,8 +6,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Bio, ReqOp, REQ_FUA, REQ_PREFLUSH, SECTOR_SIZE, submitBio, type BlkStatus } from './bio.js';
-import type { BlockDevice } from './block.js';
-import { bdevReadOnly } from './blkdev-ioctl.js';
+import { bdevReadOnly, type BlockDevice } from './block.js';
 import type { Kernel } from './kernel.js';
 import { refused, type ConnectionGuard } from './server.js';
 import {

@@ -11,6 +11,7 @@ import { bufferedRead, bufferedWrite } from './blkdev-pagecache.js';
 import { formatLogLine } from './klog.js';
 import { BlockDeviceFile, type BlkIoctl } from './blkdev-ioctl.js';
 import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
+import type { MappedDevice } from './dm.js';
 import type { DevRef, TargetSpec } from './dm-ioctl.js';
 import type { Kernel } from './kernel.js';
 import type { LoopDevice } from './loop.js';
@@ -115,8 +116,7 @@ const OP_TABLE: Record<string, Op> = {
   blkdevIoctls: (k, a) => {
     const bdev = k.lookupDevPath(String(a.path));
     if (!bdev) throw new KernelError('ENOENT');
-    const md = k.dmIoctl.deviceByMinor(bdev.minor);
-    if (bdev.major === md?.major && !md.hasDisk) throw new KernelError('ENXIO'); // no gendisk before the first table
+    if (bdev.major === DM_MAJOR && !(bdev as MappedDevice).hasDisk) throw new KernelError('ENXIO'); // no gendisk before the first table
     const file = new BlockDeviceFile(bdev);
     const results: (string | null)[] = [];
     for (const c of a.cmds as { cmd: BlkIoctl; arg?: number }[]) {

@@ -98,25 +98,25 @@ function isTimed(script: string): boolean {
 }
 
 function locate(script: string, expectedDir?: string): Scenario {
-  return { ...locateGolden(script, expectedDir), timed: isTimed(script) };
+  const nodes = declaredNodes(path.dirname(script));
+  return {
+    name: path.basename(script, '.sh'), script, ...findGolden(script, expectedDir), timed: isTimed(script),
+    ...(nodes === undefined ? {} : { nodes }),
+  };
 }
 
-function locateGolden(script: string, expectedDir?: string): Omit<Scenario, 'timed'> {
-  const name = path.basename(script, '.sh');
+function findGolden(script: string, expectedDir?: string): { golden: string; hasGolden: boolean } {
   const dir = path.dirname(script);
-  const file = `${name}.out`;
-  const nodes = declaredNodes(dir);
-  const declared = nodes === undefined ? {} : { nodes };
+  const file = `${path.basename(script, '.sh')}.out`;
   if (expectedDir !== undefined) {
     const golden = path.resolve(expectedDir, file);
-    return { name, script, golden, hasGolden: fs.existsSync(golden), ...declared };
+    return { golden, hasGolden: fs.existsSync(golden) };
   }
   const beside = path.join(dir, file);
   const sibling = path.join(dir, '..', 'expected', file);
   for (const golden of [beside, sibling]) {
-    if (fs.existsSync(golden)) return { name, script, golden, hasGolden: true, ...declared };
+    if (fs.existsSync(golden)) return { golden, hasGolden: true };
   }
   const siblingDir = path.dirname(sibling);
-  const golden = fs.existsSync(siblingDir) ? sibling : beside;
-  return { name, script, golden, hasGolden: false, ...declared };
+  return { golden: fs.existsSync(siblingDir) ? sibling : beside, hasGolden: false };
 }

@@ -202,6 +202,7 @@ export function testPoint(r: ScenarioResult): TestPoint {
  * it costs on an idle machine. Returns each scenario's result, in order.
  */
 export function scheduleScenarios<T>(scenarios: readonly Scenario[], jobs: number, check: (s: Scenario) => Promise<T>): Promise<T>[] {
+  const slots = Math.max(1, jobs);
   let running = 0;
   let next = 0;
   const results = scenarios.map(() => {
@@ -213,12 +214,13 @@ export function scheduleScenarios<T>(scenarios: readonly Scenario[], jobs: numbe
   const startMore = () => {
     while (next < scenarios.length) {
       const s = scenarios[next]!;
-      const alone = s.timed;
-      if (alone ? running > 0 : running >= Math.max(1, jobs)) return;
+      // A timed scenario takes every slot.
+      const weight = s.timed ? slots : 1;
+      if (running + weight > slots) return;
       const i = next++;
-      running += alone ? Math.max(1, jobs) : 1;
+      running += weight;
       check(s).then(results[i]!.resolve, results[i]!.reject).finally(() => {
-        running -= alone ? Math.max(1, jobs) : 1;
+        running -= weight;
         startMore();
       });
     }
