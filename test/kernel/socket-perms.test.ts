@@ -90,7 +90,8 @@ t.test('another uid cannot reach the kernel under any directory mode', { skip: n
       s.on('close', () => { console.log('closed unanswered'); process.exit(0); });
       s.on('error', (e) => { console.log(e.code); process.exit(0); });`;
     // A clean environment: not the test runner's NODE_OPTIONS (its hooks write where the other user may not).
-    const c = spawn(process.execPath, ['-e', code], { uid, gid, cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // tap's processinfo puts its --import hook into a node child's NODE_OPTIONS, which `env -u` takes out again.
+    const c = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', code], { uid, gid, cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     c.stdout.on('data', (d: Buffer) => { out += d; });
     let err = '';
