@@ -3,7 +3,7 @@
 
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { encodeFrame, FrameReader, type Response } from '../kernel/protocol.js';
+import { encodeFrame, FrameReader, writeFrame, type Response } from '../kernel/protocol.js';
 import { KernelError, isErrno } from '../kernel/errno.js';
 import { describeRuntimeDir, ensureRuntimeDir, nodeDir, nodeOf, recordedPid, runtimeDir, SOCKET_NAME } from '../kernel/runtime-dir.js';
 
@@ -83,7 +83,7 @@ export class KernelClient {
   async call<T = unknown>(op: string, args: Record<string, unknown> = {}, payload: Buffer | null = null): Promise<Reply<T>> {
     const reply = new Promise<{ head: Response; payload: Buffer | null } | Error>((resolve) => this.waiting.push(resolve));
     this.sock.ref();
-    this.sock.write(encodeFrame({ op, args }, payload));
+    writeFrame(this.sock, { op, args }, payload);
     const f = await this.watch(reply);
     if (this.waiting.length === 0) this.sock.unref();
     if (f instanceof Error) throw f;

@@ -39,21 +39,33 @@ function headText(head: unknown): string {
   }
 }
 
-export function encodeFrame(head: unknown, payload: Buffer | null = null): Buffer {
+/** A frame as buffers to write in order: one, or the header and a large payload as it is (never copied). */
+export function frameBuffers(head: unknown, payload: Buffer | null = null): Buffer[] {
   const text = headText(head);
   const jlen = Buffer.byteLength(text);
   const plen = payload ? payload.length : 0;
-  // Header, JSON and payload length in one buffer; the payload joined only when there is one.
-  const frame = Buffer.allocUnsafe(8 + jlen + (plen && plen <= INLINE_PAYLOAD ? plen : 0));
+  const inline = plen && plen <= INLINE_PAYLOAD ? plen : 0;
+  // Header, JSON and payload length in one buffer; a small payload copied in after them.
+  const frame = Buffer.allocUnsafe(8 + jlen + inline);
   frame.writeUInt32BE(jlen, 0);
   frame.write(text, 4, 'utf8');
   frame.writeUInt32BE(plen, 4 + jlen);
-  if (!plen) return frame;
-  if (plen <= INLINE_PAYLOAD) {
-    payload!.copy(frame, 8 + jlen);
-    return frame;
-  }
-  return Buffer.concat([frame, payload!]);
+  if (inline) payload!.copy(frame, 8 + jlen);
+  return plen && !inline ? [frame, payload!] : [frame];
+}
+
+export function encodeFrame(head: unknown, payload: Buffer | null = null): Buffer {
+  const bufs = frameBuffers(head, payload);
+  return bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+}
+
+/** Writes a frame to a stream; a large payload goes out beside its header in one writev. */
+export function writeFrame(out: { write(b: Buffer): boolean; cork(): void; uncork(): void }, head: unknown, payload: Buffer | null = null): void {
+  const bufs = frameBuffers(head, payload);
+  if (bufs.length === 1) { out.write(bufs[0]!); return; }
+  out.cork();
+  for (const b of bufs) out.write(b);
+  out.uncork();
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { encodeFrame, FrameReader, MAX_HEAD_BYTES, MAX_PAYLOAD_BYTES, type Frame, type Response } from './protocol.js';
+import { encodeFrame, FrameReader, writeFrame, MAX_HEAD_BYTES, MAX_PAYLOAD_BYTES, type Frame, type Response } from './protocol.js';
 import { checkRequest } from './rpc-args.js';
 import { privacyProblem } from './runtime-dir.js';
 import { dispatch, errnoOf } from './rpc.js';
@@ -40,7 +40,7 @@ export function serve(kernel: Kernel, server: net.Server, onStop: () => void, gu
     sock.on('error', () => undefined);
 
     const reply = (head: Response, payload: Buffer | null = null) => {
-      if (!sock.destroyed && sock.writable) sock.write(encodeFrame(head, payload));
+      if (!sock.destroyed && sock.writable) writeFrame(sock, head, payload);
     };
 
     async function handle(f: Frame<unknown>): Promise<void> {
