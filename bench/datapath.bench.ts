@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { bootKernel } from '../targets/modules.js';
 import { serve, listenExclusive } from '../kernel/server.js';
 import { SOCKET_NAME } from '../kernel/runtime-dir.js';
@@ -38,6 +39,15 @@ const mibs = (bytes: number, s: Spread) => bytes / MiB / (s.median / 1000);
 function row(name: string, bytes: number, s: Spread, ref: Spread, goal: string, min?: number): BenchResult {
   const ratio = ref.median / s.median;
   return { name, value: mibs(bytes, s), unit: 'MiB/s', ratio, goal, met: min === undefined ? undefined : ratio >= min, spread: fmtSpread(s) };
+}
+
+/** qemu-nbd serving a file on a Unix socket (persistent, writeback cache, thread-pool I/O), once it listens. */
+async function startQemuNbd(img: string, sock: string, bytes: number): Promise<ChildProcess> {
+  freshFile(img, bytes);
+  const child = spawn('qemu-nbd', ['-f', 'raw', '-t', '-k', sock, '--cache=writeback', '--aio=threads', img], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!fs.existsSync(sock)) { child.kill(); throw new Error('qemu-nbd did not start'); }
+  return child;
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -70,13 +80,22 @@ export async function run(): Promise<BenchResult[]> {
     const freshLegs = () => legs.forEach((f) => freshFile(f, total));
 
     if (have('nbdcopy')) {
-      const w = await alternate(ROUNDS, {
-        dd: ddBoth,
-        nbd: { setup: freshLegs, run: async () => { await sh('nbdcopy', [src, uri]); } },
-      });
-      if (!fs.readFileSync(legs[1]!).equals(fs.readFileSync(src))) throw new Error('nbdcopy: the second leg differs from the source');
-      out.push({ name: `dd to both leg files, ${total / MiB} MiB (reference)`, value: mibs(total, w.dd!), unit: 'MiB/s', goal: '-', spread: fmtSpread(w.dd!) });
-      out.push(row('NBD write: nbdcopy to a 2-leg mirror', total, w.nbd!, w.dd!, '≥ 0.5× dd to both legs', 0.5));
+      // A C NBD server for scale: qemu-nbd serving one file (no mirror, one copy of the data).
+      const qemuImg = path.join(dir, 'qemu.img'), qemuSock = path.join(dir, 'qemu-nbd.sock');
+      const qemu = have('qemu-nbd') ? await startQemuNbd(qemuImg, qemuSock, total) : undefined;
+      try {
+        const w = await alternate(ROUNDS, {
+          dd: ddBoth,
+          nbd: { setup: freshLegs, run: async () => { await sh('nbdcopy', [src, uri]); } },
+          ...(qemu ? { qemu: { setup: () => freshFile(qemuImg, total), run: async () => { await sh('nbdcopy', [src, `nbd+unix:///?socket=${qemuSock}`]); } } } : {}),
+        });
+        if (!fs.readFileSync(legs[1]!).equals(fs.readFileSync(src))) throw new Error('nbdcopy: the second leg differs from the source');
+        out.push({ name: `dd to both leg files, ${total / MiB} MiB (reference)`, value: mibs(total, w.dd!), unit: 'MiB/s', goal: '-', spread: fmtSpread(w.dd!) });
+        out.push(row('NBD write: nbdcopy to a 2-leg mirror', total, w.nbd!, w.dd!, '≥ 0.5× dd to both legs', 0.5));
+        if (w.qemu) out.push(row('NBD write: nbdcopy to qemu-nbd serving one file (for scale)', total, w.qemu, w.dd!, '- (reported)'));
+      } finally {
+        qemu?.kill();
+      }
       const r = await alternate(ROUNDS, {
         cat: { setup: () => fs.rmSync(copy, { force: true }), run: async () => { await sh('sh', ['-c', `cat "${legs[0]}" > "${copy}"`]); } },
         nbd: { setup: () => fs.rmSync(copy, { force: true }), run: async () => { await sh('nbdcopy', [uri, copy]); } },
