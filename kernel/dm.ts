@@ -13,7 +13,34 @@ import { DmStats } from './dm-stats.js';
 import { WorkStruct, Workqueue } from './workqueue.js';
 
 /** One bio from above, tracked until every piece sent to the targets completes (struct dm_io). */
-interface DmIo { orig: Bio; pending: number; status: BlkStatus; flushAcct?: boolean }
+interface DmIo { orig: Bio; pending: number; status: BlkStatus; flushAcct?: IoAcct }
+
+/**
+ * One io's accounting (dm_start_io_acct / dm_end_io_acct). It starts once a
+ * target took a clone (DM_MAPIO_SUBMITTED or REMAPPED), at most once per io
+ * (DM_IO_ACCOUNTED); a clone the target killed or requeued is never counted.
+ * It ends when the io ends, if it started; a clone a target completed inside
+ * its map function ends the io only after the map returned.
+ */
+class IoAcct {
+  private started = false;
+  private mapping = 0;
+  private endPending = false;
+  constructor(private readonly onStart: () => void, private readonly onEnd: () => void) {}
+  /** Around a target's map call: an end seen inside it waits for the start. */
+  beginMap(): void { this.mapping++; }
+  endMap(taken: boolean): void {
+    this.mapping--;
+    if (taken && !this.started) { this.started = true; this.onStart(); }
+    if (this.endPending && !this.mapping) { this.endPending = false; this.end(); }
+  }
+  end(): void {
+    if (this.mapping) { this.endPending = true; return; }
+    if (!this.started) return;
+    this.started = false;
+    this.onEnd();
+  }
+}
 
 /**
  * The gendisk's part_stat as /sys/block/dm-N/stat shows it: ios and sectors
@@ -141,8 +168,7 @@ export class MappedDevice implements BlockDevice {
     this.inflight++;
     if (bio.op === ReqOp.FLUSH || bio.flags & REQ_PREFLUSH) {
       // dm_io_acct: the flush is a write io of no sectors (its payload is accounted when reissued).
-      this.acctStart(1, 0);
-      io.flushAcct = true;
+      io.flushAcct = new IoAcct(() => this.acctStart(1, 0), () => { this.diskStat.inFlight[1]--; });
       // __send_empty_flush: every target gets its num_flush_bios empty flushes
       // (REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC); a payload is submitted once they
       // are done, without REQ_PREFLUSH (decPending), so no target sees a flush with data.
@@ -151,7 +177,7 @@ export class MappedDevice implements BlockDevice {
         for (let i = 0; i < n; i++) {
           const clone = new Bio(ReqOp.FLUSH, this, t.beginSector, Buffer.alloc(0), null, bio.flags | REQ_PREFLUSH | REQ_SYNC);
           clone.comm = bio.comm;
-          this.mapClone(io, t, clone, i);
+          this.mapClone(io, t, clone, i, io.flushAcct);
         }
       }
     } else {
@@ -180,15 +206,16 @@ export class MappedDevice implements BlockDevice {
       // Each piece is an io of its own, accounted from its start to its end (dm_io_acct):
       // the disk's counters, and the @stats regions if there are any.
       const rw = bio.isWrite() ? 1 : 0;
-      this.acctStart(rw, len);
-      let acctDone = () => { this.diskStat.inFlight[rw]--; };
-      if (this.stats.used()) {
-        const aux = this.stats.newAux();
-        const s0 = sector, n = len;
-        this.stats.accountIo(rw, s0, n, false, aux);
-        acctDone = () => { this.diskStat.inFlight[rw]--; this.stats.accountIo(rw, s0, n, true, aux); };
-      }
-      this.mapClone(io, t, clone, 0, acctDone);
+      const s0 = sector, n = len;
+      let aux: ReturnType<DmStats['newAux']> | null = null;
+      const acct = new IoAcct(() => {
+        this.acctStart(rw, n);
+        if (this.stats.used()) { aux = this.stats.newAux(); this.stats.accountIo(rw, s0, n, false, aux); }
+      }, () => {
+        this.diskStat.inFlight[rw]--;
+        if (aux) this.stats.accountIo(rw, s0, n, true, aux);
+      });
+      this.mapClone(io, t, clone, 0, acct);
       sector += len;
       offset += len * 512;
       remaining -= len;
@@ -202,19 +229,23 @@ export class MappedDevice implements BlockDevice {
     this.diskStat.inFlight[rw]++;
   }
 
-  private mapClone(io: DmIo, t: TableTarget, clone: Bio, flushIndex: number, acctDone?: () => void): void {
+  private mapClone(io: DmIo, t: TableTarget, clone: Bio, flushIndex: number, acct?: IoAcct): void {
     io.pending++;
     clone.depth = io.orig.depth + 1;
     clone.targetBioNr = flushIndex;
+    // A split piece's accounting ends with its clone; a flush's with the whole io (decPending).
+    const acctDone = acct && acct !== io.flushAcct ? () => acct.end() : undefined;
     clone.endIo = (c) => this.cloneEndio(io, t, c, acctDone);
+    acct?.beginMap();
     const r = t.target.map(clone);
+    acct?.endMap(r === DmMapio.REMAPPED || r === DmMapio.SUBMITTED);
     switch (r) {
       case DmMapio.REMAPPED: submitBio(clone); break;
       case DmMapio.SUBMITTED: break;
       // __map_bio: a killed or requeued clone is freed and the dm_io completed
-      // with the error; the target's end_io never sees it.
-      case DmMapio.KILL: acctDone?.(); this.ioDone(io, 'EIO'); break;
-      case DmMapio.REQUEUE: acctDone?.(); this.ioDone(io, 'DM_REQUEUE'); break;
+      // with the error; the target's end_io never sees it, and the io is not accounted.
+      case DmMapio.KILL: this.ioDone(io, 'EIO'); break;
+      case DmMapio.REQUEUE: this.ioDone(io, 'DM_REQUEUE'); break;
     }
   }
 
@@ -240,7 +271,7 @@ export class MappedDevice implements BlockDevice {
     if (--io.pending > 0) return;
     let status = io.status;
     this.inflight--;
-    if (io.flushAcct) this.diskStat.inFlight[1]--;
+    io.flushAcct?.end();
     if (status === 'DM_REQUEUE') {
       if ((this.noflushSuspending || this.blockIo) && !this.freed) {
         // Pushed back to the core: reissued after resume, usually to a new table.
