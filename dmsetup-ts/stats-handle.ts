@@ -105,3 +105,56 @@ export function sizeToString(sectors: bigint): string {
   const int = q / scale, frac = q % scale;
   return digits ? `${int}.${String(frac).padStart(digits, '0')}${suffix[s]}` : `${int}b`;
 }
+
+const NSEC_PER_USEC = 1000n, NSEC_PER_MSEC = 1000000n, NSEC_PER_SEC = 1000000000n;
+
+/**
+ * dm_histogram_bounds_from_string: "n1,n2,..." with optional ns/us/ms/s
+ * suffixes, as nanoseconds. The multiplier carries over from one value to
+ * the next (libdm never resets it), and the first one is 1 (ns). The bounds,
+ * or the error line libdm logs.
+ */
+export function histogramBoundsFromString(s: string): bigint[] | { error: string } {
+  const VALID = '0123456789,muns';
+  const out: bigint[] = [];
+  let mult = 1n;
+  let i = 0;
+  const badchar = () => ({ error: `Invalid character in histogram: ${s[i] ?? ''}` });
+  do {
+    const c = s[i];
+    if (c === undefined || !VALID.includes(c)) return badchar();
+    if (c === ',') return { error: `Empty histogram bin not allowed: ${s}` };
+    // strtoull: digits (none is 0 and leaves the pointer where it was)
+    const m = /^[0-9]*/.exec(s.slice(i))![0];
+    let v = m ? BigInt.asUintN(64, BigInt(m) > 0xffffffffffffffffn ? 0xffffffffffffffffn : BigInt(m)) : 0n;
+    i += m.length;
+    if (s[i] === 's') { mult = NSEC_PER_SEC; i++; }
+    else if (s[i + 1] === 's') {
+      if (s[i] === 'm') mult = NSEC_PER_MSEC;
+      else if (s[i] === 'u') mult = NSEC_PER_USEC;
+      else if (s[i] === 'n') mult = 1n;
+      else return badchar();
+      i += 2;
+    } else if (s[i] === ',') i++;
+    else if (i < s.length) return badchar();
+    if (s[i] === ',') i++;
+    v = BigInt.asUintN(64, v * mult);
+    out.push(v);
+  } while (i < s.length);
+  return out;
+}
+
+/**
+ * _build_histogram_arg: the bounds in increasing order, as milliseconds, or
+ * as nanoseconds once any of them is not a whole millisecond (which turns
+ * precise_timestamps on). The argument and the precise flag, or the error.
+ */
+export function buildHistogramArg(bounds: bigint[], precise: boolean): { arg: string; precise: boolean } | { error: string } {
+  if (!bounds.length) return { error: 'Cannot format empty histogram description.' };
+  for (let i = bounds.length - 1; i >= 0; i--) {
+    if (i > 0 && bounds[i]! < bounds[i - 1]!) return { error: 'Histogram boundaries must be in order of increasing magnitude.' };
+    if (bounds[i]! % NSEC_PER_MSEC && !precise) precise = true;
+  }
+  const scale = precise ? 1n : NSEC_PER_MSEC;
+  return { arg: bounds.map((b) => String(b / scale)).join(','), precise };
+}

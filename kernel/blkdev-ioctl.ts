@@ -23,7 +23,7 @@ export const BLK_IOCTLS: readonly BlkIoctl[] = [
 
 /** set_init_blocksize: at the first open, the largest power of two up to a page that divides the size. */
 export function initBlockSize(bdev: BlockDevice): number {
-  const size = BigInt(bdev.sizeSectors()) * BigInt(SECTOR_SIZE);
+  const size = (bdev.sizeSectorsExact?.() ?? BigInt(bdev.sizeSectors())) * BigInt(SECTOR_SIZE);
   let bsize = bdev.logicalBlockSize ?? SECTOR_SIZE;
   while (bsize < PAGE_SIZE && (size & BigInt(bsize)) === 0n) bsize <<= 1;
   return bsize;
@@ -60,7 +60,7 @@ export class BlockDeviceFile {
         this.blockSize = arg;
         return undefined;
       case 'BLKGETSIZE': return bdev.sizeSectors();
-      case 'BLKGETSIZE64': return BigInt(bdev.sizeSectors()) * BigInt(SECTOR_SIZE);
+      case 'BLKGETSIZE64': return (bdev.sizeSectorsExact?.() ?? BigInt(bdev.sizeSectors())) * BigInt(SECTOR_SIZE);
       case 'BLKRASET': case 'BLKFRASET':
         if (arg < 0) throw new KernelError('EINVAL');
         bdev.raPages = Math.floor((arg * SECTOR_SIZE) / PAGE_SIZE);

@@ -13,6 +13,8 @@ export interface BlockDevice {
   readonly diskName: string;
   /** Capacity in 512-byte sectors. */
   sizeSectors(): number;
+  /** The same, exact past 2^53 (a dm device's table may be up to 2^54 - 1 sectors). */
+  sizeSectorsExact?(): bigint;
   submitBio(bio: Bio): void;
   /** blkdev_get / blkdev_put: open count seen by `dmsetup info`. */
   open(): void;

@@ -3,7 +3,7 @@
 
 import { DmTable } from './dm-table.js';
 import { MappedDevice } from './dm.js';
-import { DM_MAJOR } from './block.js';
+import { DM_MAJOR, bdevReadOnly } from './block.js';
 import { KernelError } from './errno.js';
 import type { Kernel } from './kernel.js';
 import type { CoreMessageResult } from './dm-stats.js';
@@ -108,7 +108,9 @@ export class DmIoctl {
       major: md.major,
       minor: md.minor,
       suspended: md.suspended,
-      readOnly: inactive ? (md.inactive?.readOnly ?? false) : md.readOnly,
+      // __dev_status: get_disk_ro() (set_disk_ro from the live table's mode, or bd_read_only
+      // set by BLKROSET), or the queried table's own mode.
+      readOnly: bdevReadOnly(md) || (inactive ? (md.inactive?.readOnly ?? false) : md.readOnly),
       livePresent: md.live !== null,
       inactivePresent: md.inactive !== null,
       deferredRemove: md.deferredRemove,

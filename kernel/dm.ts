@@ -113,6 +113,7 @@ export class MappedDevice implements BlockDevice {
   }
 
   sizeSectors(): number { return this.live?.sizeSectors() ?? 0; }
+  sizeSectorsExact(): bigint { return this.live?.size() ?? 0n; }
 
   get klog(): KernelLog { return this.kernel.klog; }
 

@@ -6,7 +6,7 @@ import type { DmInfo } from '../../kernel/dm-ioctl.js';
 import { processAll, type CommandFn, type Ctx } from '../command.js';
 import { has } from '../switches.js';
 import { FIELD_HELP } from '../report-fields.js';
-import { DM_STATS_PROGRAM_ID, StatsHandle, nrAreas, type StatsRegion } from '../stats-handle.js';
+import { DM_STATS_PROGRAM_ID, StatsHandle, buildHistogramArg, histogramBoundsFromString, nrAreas, type StatsRegion } from '../stats-handle.js';
 
 const INDENT = '\n\t    ';
 const AREA_OPTS = '[--areas <nr_areas>] [--areasize <size>] ';
@@ -130,6 +130,13 @@ const create: CommandFn = async (ctx, argv, names) => {
   if (has(ctx.sw, 'start')) { const v = sizeFromString(ctx, ctx.sw.value.start ?? '', 'start'); if (v === null) return false; start = v; }
   if (has(ctx.sw, 'length')) { const v = sizeFromString(ctx, ctx.sw.value.length ?? '', 'length'); if (v === null) return false; len = v; }
   const programId = progArg || DM_STATS_PROGRAM_ID;
+  // _do_stats_create_regions parses --bounds before it asks for the table.
+  let bounds: bigint[] | undefined;
+  if (has(ctx.sw, 'bounds')) {
+    const b = histogramBoundsFromString(ctx.sw.value.bounds ?? '');
+    if ('error' in b) { ctx.out.err(b.error); return false; }
+    bounds = b;
+  }
   const userData = ctx.sw.value.userdata ?? '';
   // _do_stats_create_regions: DM_DEVICE_TABLE for the name and the whole size.
   const st = await ctx.dm.task<{ info: DmInfo; targets: Array<{ start: bigint | number; length: bigint | number }> }>('table', 'tableStatus', deviceOf(ctx, argv, names), { type: 'table' });
@@ -137,11 +144,19 @@ const create: CommandFn = async (ctx, argv, names) => {
   const devname = ctx.dm.unmangle(st.info.name);
   if (!len) for (const t of st.targets) len += BigInt(t.length);
   const step = areaSize ? areaSize : -areas;
-  const features: string[] = [];
-  if (has(ctx.sw, 'precise')) features.push('precise_timestamps');
-  if (has(ctx.sw, 'bounds')) features.push(`histogram:${ctx.sw.value.bounds}`);
+  // dm_stats_create_region: the histogram argument (which may turn precise on),
+  // then _stats_create_region's optional arguments, "%d %s %s%s" as libdm prints them.
+  let precise = has(ctx.sw, 'precise');
+  let histArg = '';
+  if (bounds) {
+    const h = buildHistogramArg(bounds, precise);
+    if ('error' in h) { ctx.out.err(h.error); ctx.out.err(`${devname}: Could not create statistics region.`); return false; }
+    histArg = h.arg;
+    precise = h.precise;
+  }
+  const nrOpt = Number(precise) + Number(histArg !== '');
+  const opt = nrOpt ? `${nrOpt} ${precise ? 'precise_timestamps' : ''} ${histArg ? 'histogram:' : ''}${histArg}` : '';
   const range = start || len ? `${start}+${len}` : '-';
-  const opt = features.length ? `${features.length} ${features.join(' ')}` : '';
   const h = new StatsHandle(ctx.dm, { name: devname });
   const reply = await h.send(`@stats_create ${range} ${step < 0n ? '/' : ''}${step < 0n ? -step : step} ${opt} ${programId} ${userData}`);
   if (reply === null) {
