@@ -3,7 +3,10 @@
 // scenarios fixtures/conformance/scenarios/4NN-corpus-*.sh whose goldens are
 // recorded on the oracle (fixtures/corpus/README.md says how).
 //
-//   node dist/test/corpus/generate.js [--seed N] [--out DIR] [--list]
+//   node dist/test/corpus/generate.js [--seed N] [--seed2 N] [--out DIR] [--list]
+//
+// --seed makes batch 1 (401-413, 450-454, 460-463; seed 9), --seed2 batch 2
+// (414-417, 455-459, 464-469: non-mirror line classes and sequences; seed 61).
 //
 // Seeded and reproducible: the same seed writes the same files byte for byte.
 
@@ -643,6 +646,281 @@ function legFailureSequence(r: Rand, n: number): string {
 }
 
 // ---------------------------------------------------------------------------
+// Batch 2 (its own seed): line classes batch 1 does not produce, and
+// sequences of the non-mirror targets.
+
+/** flakey: every pair and order of features, counts off by one, corrupt_bio_byte's edges, interval edges. */
+function flakeyComboLines(r: Rand): string[] {
+  const dev = () => pick(r, ['/dev/loop0', '7:1', '/dev/loop2']);
+  const iv = () => pick(r, ['0 1', '1 0', '5 5', '0 4294967295', '4294967295 0', '2147483647 2147483648', '2147483648 2147483647', '1 4294967294', '3 7']);
+  const corrupt = () => `corrupt_bio_byte ${pick(r, ['1', '2', '512', '4096', '4097', '4294967295', '4294967296', '0', '-1', '+1', '0x10'])} ` +
+    `${pick(r, ['r', 'w', 'R', 'W', 'x', 'rw', ''])} ${pick(r, ['0', '1', '255', '256', '-1', '0x7f', '0377'])} ` +
+    `${pick(r, ['0', '1', '2048', '131072', '262144', '4294967295', '4294967296', '-1'])}`.replace(/  +/g, ' ');
+  const FEATS = ['drop_writes', 'error_writes', 'corrupt_bio_byte 1 r 0 0', 'corrupt_bio_byte 8 w 9 0', 'corrupt_bio_byte 512 W 255 2048', 'Drop_Writes', 'ERROR_WRITES'];
+  const out: string[] = [];
+  for (const a of FEATS) for (const b of FEATS) {
+    if (a === b && !chance(r, 0.5)) continue;
+    const words = `${a} ${b}`.split(' ');
+    out.push(`0 4096 flakey ${dev()} 0 ${iv()} ${words.length} ${words.join(' ')}`);
+  }
+  for (let i = 0; i < 12; i++) {
+    const c = corrupt();
+    const words = c.split(' ');
+    out.push(`0 4096 flakey ${dev()} ${pick(r, ['0', '8'])} ${iv()} ${words.length + pick(r, [0, 0, 1, -1])} ${c}`);
+  }
+  return fill(dedupe(out), 60, () => {
+    const fs = Array.from({ length: int(r, 1, 3) }, () => pick(r, [...FEATS, corrupt()])).join(' ').split(' ');
+    return `0 4096 flakey ${dev()} ${pick(r, ['0', '8', '28672', '28673'])} ${iv()} ${fs.length + pick(r, [0, 0, 0, 1, -1, 2])} ${fs.join(' ')}`;
+  });
+}
+
+/** striped: 1 to 8 stripes, odd chunk sizes, lengths a chunk multiple or off by one, offsets near the devices' end. */
+function stripedOddLines(r: Rand): string[] {
+  const CHUNKS = [1, 3, 5, 7, 9, 15, 24, 100, 127, 129, 1000, 4095, 4097, 8191];
+  const out: string[] = [];
+  const line = (n: number, chunk: number | string, len: number | string, off: () => string) =>
+    `0 ${len} striped ${n} ${chunk} ${Array.from({ length: n }, (_, i) => `${pick(r, [LEG[i % 3]!, LEG_MM[i % 3]!])} ${off()}`).join(' ')}`;
+  for (const c of CHUNKS) {
+    const n = int(r, 1, 8);
+    const k = int(r, 1, 4);
+    out.push(line(n, c, n * c * k, () => '0'));
+    out.push(line(n, c, n * c * k + pick(r, [1, -1, c, n]), () => '0'));
+  }
+  for (let i = 0; i < 10; i++) {
+    // a stripe that ends exactly at, or one past, the end of its 16 MiB device
+    const n = int(r, 1, 4), c = pick(r, [8, 64, 100, 7]);
+    const width = c * int(r, 1, 20);
+    const at = 32768 - width + pick(r, [0, 0, 1, -1]);
+    out.push(line(n, c, n * width, () => String(at)));
+  }
+  return fill(dedupe(out), 45, () => {
+    const n = int(r, 1, 8), c = pick(r, CHUNKS);
+    return line(n, c, n * c * int(r, 1, 6) + pick(r, [0, 0, 0, 1]), () => pick(r, ['0', '1', '7', '31', '24576']));
+  });
+}
+
+/** Tables of several targets of every kind: gaps, overlaps, zero lengths, a bad segment among good ones. */
+function multiGapLines(r: Rand): string[] {
+  const SEG = (start: number, len: number): string => pick(r, [
+    `${start} ${len} linear ${pick(r, LEG)} ${pick(r, [0, start])}`, `${start} ${len} zero`, `${start} ${len} error`,
+    `${start} ${len} striped 2 8 /dev/loop0 ${start} /dev/loop1 ${start}`,
+    `${start} ${len} flakey /dev/loop2 ${start} ${pick(r, ['0 1', '1 0'])}${pick(r, ['', ' 1 drop_writes', ' 1 error_writes'])}`,
+    `${start} ${len} delay /dev/loop1 ${start} 0${pick(r, ['', ' /dev/loop2 0 0'])}`]);
+  const BAD = (start: number, len: number): string => pick(r, [
+    `${start} ${len} linear /dev/nosuch 0`, `${start} ${len} striped 2 7 /dev/loop0 0 /dev/loop1 0`, `${start} ${len} flakey /dev/loop0 0 0 0`,
+    `${start} ${len} delay /dev/loop0 0`, `${start} ${len} zero 1`, `${start} ${len} nosuch`, `${start} ${len} linear /dev/loop0 32768`]);
+  return fill([], 50, () => {
+    const n = int(r, 2, 6);
+    const segs: string[] = [];
+    const badAt = chance(r, 0.3) ? int(r, 0, n - 1) : -1;
+    let start = chance(r, 0.1) ? pick(r, [1, 8]) : 0;
+    for (let i = 0; i < n; i++) {
+      const len = pick(r, [8, 16, 1024, 2048, 0]);
+      segs.push(i === badAt ? BAD(start, len || 16) : SEG(start, len));
+      start += len + (chance(r, 0.12) ? pick(r, [1, -1, 8, -8]) : 0);
+    }
+    return segs.join(';');
+  });
+}
+
+/** linear, delay and zero near their limits: offsets at a device's end, the 2^54-sector device limit, delay groups on three devices. */
+function edgeLines(r: Rand): string[] {
+  const out = ['0 18014398509481983 zero', '0 18014398509481984 zero', '0 18014398509481982 error;18014398509481982 1 zero',
+    '0 18014398509481983 zero;18014398509481983 1 zero', '0 9007199254740993 error', '0 4611686018427387904 zero',
+    '0 1 linear /dev/loop3 2047', '0 1 linear /dev/loop3 2048', '0 2048 linear /dev/loop3 0', '0 2049 linear /dev/loop3 0',
+    '0 2048 delay /dev/loop3 0 0 /dev/loop3 0 0 /dev/loop3 0 0', '0 2048 delay /dev/loop3 1 0 /dev/loop0 0 0',
+    '0 2048 delay /dev/loop0 30720 0 /dev/loop1 30720 0 /dev/loop2 30721 0', '0 2048 delay /dev/loop0 0 0 /dev/loop3 1 0'];
+  return fill(out, 50, () => {
+    const len = pick(r, [1, 8, 2048, 30720, 32768]);
+    const off = () => String(pick(r, [0, 1, 32768 - len, 32768 - len + 1, 32767, 24576]));
+    const d = () => pick(r, [...LEG, ...LEG_MM]);
+    return pick(r, [
+      `0 ${len} linear ${d()} ${off()}`,
+      `0 ${len} delay ${d()} ${off()} ${pick(r, ['0', '1'])}`,
+      `0 ${len} delay ${d()} ${off()} 0 ${d()} ${off()} 0`,
+      `0 ${len} delay ${d()} ${off()} 0 ${d()} ${off()} 0 ${d()} ${off()} ${pick(r, ['0', '1', '4294967295', '4294967296'])}`,
+      `0 ${len} flakey ${d()} ${off()} 1 0`,
+    ]);
+  });
+}
+
+/** A device with a holder changes size: the lower reloaded bigger or smaller, the upper's size checks and I/O. */
+function resizeSequence(r: Rand, n: number): string {
+  const lines: string[] = [];
+  const say = (s: string) => lines.push(s);
+  const a = pick(r, [2048, 4096, 8192]);
+  const b = pick(r, [1024, 2048, 4096, 16384].filter((x) => x !== a));
+  say(`echo "## sequence ${n}: resize ${a} -> ${b} under a holder"`);
+  say('fresh');
+  const lower = pick(r, [`linear /dev/loop0 0`, `striped 2 8 /dev/loop0 0 /dev/loop1 0`, 'zero']);
+  const lowerB = pick(r, [`linear /dev/loop1 0`, 'zero', `linear /dev/loop0 0`]);
+  say(`r dmsetup create lo --table "0 ${a} ${lower}"`);
+  say(`r dmsetup create up --table "0 ${a} linear /dev/mapper/lo 0"`);
+  say('dmsetup ls --tree');
+  say(`dm_write up ${a - 8} 8 ${int(r, 1, 255)}`);
+  say(`r dmsetup reload lo --table "0 ${b} ${lowerB}"`);
+  if (chance(r, 0.5)) say('dmsetup info lo | grep -E "State|Tables"');
+  say('r dmsetup resume lo');
+  say('blockdev --getsz /dev/mapper/lo');
+  say('blockdev --getsz /dev/mapper/up');
+  say(`dm_read up ${a - 8} 8`);
+  say(`dm_read up 0 8`);
+  say('dm_klog');
+  say(`r dmsetup reload up --table "0 ${b} linear /dev/mapper/lo 0"`);
+  say('r dmsetup resume up');
+  say('dm_klog');
+  say('blockdev --getsz /dev/mapper/up');
+  say(`dm_read up ${Math.min(a, b) - 8} 8`);
+  if (chance(r, 0.5)) say('r dmsetup remove lo');
+  say('r dmsetup remove up');
+  say('r dmsetup remove lo');
+  say('r dmsetup info -c');
+  say('dm_klog');
+  return lines.join('\n') + '\n';
+}
+
+/** flakey (always down, or always up) with features, reloaded between features and linear; data on the leg. */
+function flakeySequence(r: Rand, n: number): string {
+  const lines: string[] = [];
+  const say = (s: string) => lines.push(s);
+  const FEAT = ['', ' 1 drop_writes', ' 1 error_writes', ' 5 corrupt_bio_byte 1 w 65 0', ' 5 corrupt_bio_byte 4096 w 66 0', ' 5 corrupt_bio_byte 100 r 67 0',
+    ' 6 drop_writes corrupt_bio_byte 2 r 68 0', ' 5 corrupt_bio_byte 10 w 69 2048'];
+  const table = () => `0 8192 flakey /dev/loop2 0 ${pick(r, ['0 1000', '0 1000', '1000 1'])}${pick(r, FEAT)}`;
+  say(`echo "## sequence ${n}: flakey features"`);
+  say('fresh');
+  say('dmsetup create lin --table "0 8192 linear /dev/loop2 0"');
+  say(`dm_write lin 0 64 ${int(r, 1, 255)}`);
+  say('dmsetup remove lin');
+  say(`r dmsetup create f --table "${table()}"`);
+  const steps = int(r, 3, 5);
+  for (let i = 0; i < steps; i++) {
+    const s = pick(r, [0, 8, 16, 32]);
+    switch (pick(r, ['io', 'io', 'reload', 'reload-linear', 'table'])) {
+      case 'io': say(`dm_write f ${s} 8 ${int(r, 1, 255)}`); say(`dm_read f ${s} 8`); say(`leg_read 2 ${s} 8`); break;
+      case 'reload': say(`r dmsetup reload f --table "${table()}"`); say('r dmsetup resume f'); say('dmsetup table f'); break;
+      case 'reload-linear': say('r dmsetup reload f --table "0 8192 linear /dev/loop2 0"'); say('r dmsetup resume f'); say(`dm_read f ${s} 8`);
+        say(`r dmsetup reload f --table "${table()}"`); say('r dmsetup resume f'); break;
+      case 'table': say('dmsetup table f'); say('dmsetup status f'); break;
+    }
+  }
+  say('od -A d -t x1 d2 | head -12');
+  say('r dmsetup remove f');
+  say('dm_klog');
+  return lines.join('\n') + '\n';
+}
+
+/** striped over a mix of good legs and an error device: status A/D per stripe, reloads that replace a stripe. */
+function stripedSequence(r: Rand, n: number): string {
+  const lines: string[] = [];
+  const say = (s: string) => lines.push(s);
+  const k = pick(r, [2, 3]);
+  const chunk = pick(r, [8, 16, 24, 64]);
+  const len = k * chunk * 16;
+  const bad = int(r, 0, k - 1);
+  const legs = (withBad: boolean) => Array.from({ length: k }, (_, i) => (withBad && i === bad ? '/dev/mapper/e 0' : `/dev/loop${i} ${pick(r, ['0', '8'])}`)).join(' ');
+  say(`echo "## sequence ${n}: striped ${k}x${chunk}, stripe ${bad} on error"`);
+  say('fresh');
+  say('dmsetup create e --table "0 16384 error"');
+  say(`r dmsetup create s --table "0 ${len} striped ${k} ${chunk} ${legs(true)}"`);
+  say('dmsetup status s');
+  const ios = int(r, 2, 4);
+  for (let i = 0; i < ios; i++) {
+    const c = int(r, 0, 15) * k + int(r, 0, k - 1);
+    const sector = Math.floor((c * chunk) / 8) * 8;
+    if (chance(r, 0.5)) say(`dm_write s ${sector} 8 ${int(r, 1, 255)}`);
+    say(`dm_read s ${sector} 8`);
+  }
+  say('sleep 1');
+  say('dmsetup status s');
+  say("dmsetup info s | grep -E 'State|Tables'");
+  say(`r dmsetup reload s --table "0 ${len} striped ${k} ${chunk} ${legs(false)}"`);
+  say('r dmsetup resume s');
+  say('dmsetup table s');
+  say('dmsetup status s');
+  say(`dm_read s 0 8`);
+  say('r dmsetup remove s e');
+  say('dm_klog');
+  return lines.join('\n') + '\n';
+}
+
+/** dm-stats on a non-mirror device: regions by message, I/O, the read and write counters, deletes. */
+function statsSequence(r: Rand, n: number): string {
+  const lines: string[] = [];
+  const say = (s: string) => lines.push(s);
+  const table = pick(r, ['0 8192 linear /dev/loop0 0', '0 8192 striped 2 8 /dev/loop0 0 /dev/loop1 0', '0 8192 zero', '0 8192 error',
+    '0 8192 flakey /dev/loop2 0 0 1000 1 drop_writes', '0 8192 delay /dev/loop1 0 0', '0 4096 linear /dev/loop0 0;4096 4096 zero']);
+  say(`echo "## sequence ${n}: stats on ${table.split(' ')[2]}"`);
+  say('fresh');
+  if (table.includes(';')) say(`printf '%s\\n' "${table.replace(';', '" "')}" | dmsetup create d`);
+  else say(`r dmsetup create d --table "${table}"`);
+  const regions = int(r, 1, 3);
+  for (let i = 0; i < regions; i++) {
+    const range = pick(r, ['-', '0+4096', '4096+4096', '100+1000', '0+8']);
+    const step = pick(r, ['/1', '/2', '/4', '512', '1000', '1']);
+    say(`r dmsetup message d 0 @stats_create ${range} ${step}${pick(r, ['', '', ' 1 precise_timestamps', ' 1 histogram:100000'])}`);
+  }
+  const ios = int(r, 2, 4);
+  for (let i = 0; i < ios; i++) {
+    const s = pick(r, [0, 8, 96, 4096, 4104, 8176]);
+    if (chance(r, 0.5)) say(`dm_write d ${s} ${pick(r, [8, 16])} ${int(r, 1, 255)}`);
+    else say(`dm_read d ${s} 8`);
+  }
+  say('dmsetup message d 0 @stats_list');
+  for (let i = 0; i < regions; i++) say(`dmsetup message d 0 @stats_print ${i} | awk '{ print $1, $2, $3, $4, $6, $7, $8, $10 }'`);
+  say(`r dmsetup message d 0 @stats_delete ${int(r, 0, regions - 1)}`);
+  say('dmsetup message d 0 @stats_list');
+  say('r dmsetup remove d');
+  say('dm_klog');
+  return lines.join('\n') + '\n';
+}
+
+/** delay with groups on separate devices and zero delays: where reads and writes land, reloads that swap the groups. */
+function delaySequence(r: Rand, n: number): string {
+  const lines: string[] = [];
+  const say = (s: string) => lines.push(s);
+  const g = () => `/dev/loop${int(r, 0, 2)} ${pick(r, ['0', '8', '1024'])} 0`;
+  const table = () => `0 4096 delay ${g()}${pick(r, ['', ` ${g()}`, ` ${g()} ${g()}`])}`;
+  say(`echo "## sequence ${n}: delay groups"`);
+  say('fresh');
+  say(`r dmsetup create dl --table "${table()}"`);
+  const steps = int(r, 3, 5);
+  for (let i = 0; i < steps; i++) {
+    const s = pick(r, [0, 8, 64]);
+    switch (pick(r, ['io', 'io', 'reload', 'suspend', 'table'])) {
+      case 'io': say(`dm_write dl ${s} 8 ${int(r, 1, 255)}`); say(`dm_read dl ${s} 8`); for (const l of [0, 1, 2]) say(`leg_read ${l} ${s} 8`); break;
+      case 'reload': say(`r dmsetup reload dl --table "${table()}"`); say('r dmsetup resume dl'); say('dmsetup table dl'); break;
+      case 'suspend': say('r dmsetup suspend dl'); say('dmsetup status dl'); say('r dmsetup resume dl'); break;
+      case 'table': say('dmsetup table dl'); say('dmsetup status dl'); say('dmsetup deps dl'); break;
+    }
+  }
+  say('r dmsetup remove dl');
+  say('dm_klog');
+  return lines.join('\n') + '\n';
+}
+
+/** Batch 2 of the corpus (scenarios 414-449 and 455-459/464-469), from its own seed. */
+export function generateBatch2(seed: number): CorpusFile[] {
+  const files: CorpusFile[] = [];
+  const rng = (k: number) => prng(seed * 1000 + k);
+  const table = (num: number, slug: string, title: string, lines: string[]) =>
+    files.push({ name: `${num}-corpus-${slug}`, text: tableFile(seed, title, lines), tableLines: lines.length, sequences: 0 });
+  table(414, 'flakey-combos', 'flakey: feature pairs in every order, counts off by one, corrupt_bio_byte edges, interval edges', flakeyComboLines(rng(1)));
+  table(415, 'striped-odd', 'striped: 1 to 8 stripes, odd chunk sizes, lengths off by one, stripes at the end of their device', stripedOddLines(rng(2)));
+  table(416, 'multi-gaps', 'tables of several non-mirror targets: gaps, overlaps, zero lengths, a bad segment among good ones', multiGapLines(rng(3)));
+  table(417, 'edges', 'linear, delay, zero and flakey near their limits: device ends, the 2^54-sector limit', edgeLines(rng(4)));
+  const seqFile = (num: number, slug: string, title: string, k: number, count: number, gens: Array<(r: Rand, n: number) => string>) => {
+    const r = rng(k);
+    const body = Array.from({ length: count }, (_, i) => pick(r, gens)(r, i + 1)).join('');
+    files.push({ name: `${num}-corpus-${slug}`, text: GENERATED(seed) + `# ${title}\n` + SEQ_HEAD + body, tableLines: 0, sequences: count });
+  };
+  const TITLE = 'sequences of the non-mirror targets: resizes under a holder, flakey features, failed stripes, dm-stats, delay groups';
+  const ALL = [resizeSequence, flakeySequence, stripedSequence, statsSequence, delaySequence];
+  for (let f = 0; f < 5; f++) seqFile(455 + f, `targets-${f + 1}`, TITLE, 100 + f, 3, ALL);
+  for (let f = 0; f < 6; f++) seqFile(464 + f, `targets-${f + 6}`, TITLE, 200 + f, 3, ALL);
+  return files;
+}
+
+// ---------------------------------------------------------------------------
 
 export interface CorpusFile { name: string; text: string; tableLines: number; sequences: number }
 
@@ -681,15 +959,17 @@ export function generate(seed: number): CorpusFile[] {
 
 function main(argv: string[]): void {
   let seed = 9;
+  let seed2 = 61;
   let out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'conformance', 'scenarios');
   let list = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seed') seed = Number(argv[++i]);
+    else if (argv[i] === '--seed2') seed2 = Number(argv[++i]);
     else if (argv[i] === '--out') out = path.resolve(argv[++i]!);
     else if (argv[i] === '--list') list = true;
-    else { process.stderr.write('usage: generate.js [--seed N] [--out DIR] [--list]\n'); process.exit(2); }
+    else { process.stderr.write('usage: generate.js [--seed N] [--seed2 N] [--out DIR] [--list]\n'); process.exit(2); }
   }
-  const files = generate(seed);
+  const files = [...generate(seed), ...generateBatch2(seed2)];
   let t = 0, s = 0;
   for (const f of files) {
     t += f.tableLines; s += f.sequences;
