@@ -81,7 +81,7 @@ interface Field {
   num: boolean;
   type: FieldType;
   needs?: 'deps' | 'users';
-  value(o: ReportObject): string | number;
+  value(o: ReportObject, noHeadings: boolean): string | number;
   /** What -O sorts by when it is not the value shown (sizes shown with units). */
   sortValue?(o: ReportObject): number;
 }
@@ -105,6 +105,75 @@ function counter(o: ReportObject, i: number): bigint {
 
 /** A time counter in ns: the kernel counts ms unless the region is precise. */
 const nsCounter = (o: ReportObject, i: number) => (o.stats!.region.precise ? counter(o, i) : counter(o, i) * 1000000n);
+
+const HIST_BOUNDS_LOWER = 0x10, HIST_BOUNDS_RANGE = 0x30;
+const U64_MAX = 0xffffffffffffffffn;
+
+/** The row's histogram bin counts (the area's, or the sum over the region's areas). */
+function histCounts(o: ReportObject, bins: number): bigint[] {
+  const st = o.stats!;
+  const hs = st.region.areaHistograms ?? [];
+  const rows = st.area !== null ? [hs[st.area] ?? []] : hs;
+  return Array.from({ length: bins }, (_, b) => rows.reduce((sum, h) => sum + (h[b] ?? 0n), 0n));
+}
+
+/** _scale_bound_value_to_suffix: the largest whole unit of a bound in ns. */
+function scaleBound(v: bigint): string {
+  if (!(v % 1000000000n)) return `${v / 1000000000n}s`;
+  if (!(v % 1000000n)) return `${v / 1000000n}ms`;
+  if (!(v % 1000n)) return `${v / 1000n}us`;
+  return `${v}ns`;
+}
+
+/** dm_percent_to_float(dm_make_percent(count, total)) printed with %.2f. */
+function percent(count: bigint, total: bigint): string {
+  if (!total) return '0.00';
+  // dm_make_percent: DM_PERCENT_1 (1e6) parts of 100%, rounded down; as a float, two decimals.
+  const p = Number((count * 100000000n) / total) / 1000000;
+  return p.toFixed(2);
+}
+
+/**
+ * _get_histogram_string / dm_histogram_to_string (libdm-stats): the bins of
+ * the row's region (bounds in ns: the kernel's ms unless precise), with
+ * their counts or percentages, lower bounds or ranges, time suffixes; padded
+ * to libdm's widths unless --noheadings. '' when the region has no histogram.
+ */
+function histogramString(o: ReportObject, noHeadings: boolean, rel: boolean, values: boolean, bounds: number): string {
+  const r = o.stats!.region;
+  if (!r.histogram.length) return '';
+  const upper = [...r.histogram.map((b) => (r.precise ? b : b * 1000000n)), U64_MAX];
+  const nbins = upper.length;
+  const counts = values ? histCounts(o, nbins) : [];
+  const total = counts.reduce((a, b) => a + b, 0n);
+  let width = noHeadings || !values ? 0 : rel ? 6 : 6;
+  const minwidth = width;
+  let sep = values && !width ? ':' : '';
+  let out = '';
+  for (let bin = 0; bin < nbins; bin++) {
+    let boundsBuf = '';
+    if (bounds) {
+      const boundsWidth = !width ? width : 6;
+      const lower = bin ? upper[bin - 1]! : 0n;
+      const up = upper[bin]!;
+      const vsep = values ? ':' : '';
+      if (bounds === HIST_BOUNDS_RANGE) {
+        boundsBuf = up === U64_MAX ? `>${scaleBound(lower)}`.padStart(boundsWidth) + vsep : `${scaleBound(lower)}-${scaleBound(up)}${vsep}`;
+      } else {
+        boundsBuf = scaleBound(lower).padStart(boundsWidth) + vsep;
+      }
+      sep = width || !values ? ',' : ':';
+      if (width) width -= boundsBuf.length - (boundsWidth + 1);
+      width = width > 0 ? width : 0;
+    }
+    if (bin === nbins - 1) sep = '';
+    if (rel) out += `${boundsBuf}${percent(counts[bin]!, total).padStart(width)}%${sep}`;
+    else if (values) out += `${boundsBuf}${String(counts[bin]!).padStart(width)}${sep}`;
+    else out += `${boundsBuf}${sep}`;
+    width = minwidth;
+  }
+  return out;
+}
 
 /** DM_STATS_WALK_REGION: the area id of a region's aggregate row in a stats walk. */
 const DM_STATS_WALK_REGION = 0x2000000000000n;
@@ -182,6 +251,12 @@ const STATS_FIELDS: Field[] = [
       return Math.trunc(tput) === 0 || Math.trunc(u) === 0 ? 0 : (NSEC_PER_SEC * (u / 100)) / (100 * tput);
     }),
     rate('util', 'Util%', 5, (c, t) => util(c, t) * 100),
+    f('hist_count', 'Histogram Counts', 16, false, (o, nh) => histogramString(o, nh, false, true, 0)),
+    f('hist_count_bounds', 'Histogram Counts', 16, false, (o, nh) => histogramString(o, nh, false, true, HIST_BOUNDS_LOWER)),
+    f('hist_count_ranges', 'Histogram Counts', 16, false, (o, nh) => histogramString(o, nh, false, true, HIST_BOUNDS_RANGE)),
+    f('hist_percent', 'Histogram%', 10, false, (o, nh) => histogramString(o, nh, true, true, 0)),
+    f('hist_percent_bounds', 'Histogram%', 10, false, (o, nh) => histogramString(o, nh, true, true, HIST_BOUNDS_LOWER)),
+    f('hist_percent_ranges', 'Histogram%', 10, false, (o, nh) => histogramString(o, nh, true, true, HIST_BOUNDS_RANGE)),
     f('interval_ns', 'IntervalNs', 10, true, (o) => String(o.stats!.intervalNs)),
     f('interval', 'Interval', 8, true, (o) => (Number(o.stats!.intervalNs) / NSEC_PER_SEC).toFixed(6)),
   ]),
@@ -199,6 +274,8 @@ const STATS_FIELDS: Field[] = [
     f('user_data', 'UserData', 8, false, (o) => o.stats!.region.userData),
     f('precise', 'Precise', 7, false, (o) => (o.stats!.region.precise ? 1 : 0)),
     f('hist_bins', '#Bins', 9, false, (o) => (o.stats!.region.histogram.length ? o.stats!.region.histogram.length + 1 : 0)),
+    f('hist_bounds', 'Histogram Bounds', 16, false, (o, nh) => histogramString(o, nh, false, false, HIST_BOUNDS_LOWER)),
+    f('hist_ranges', 'Histogram Ranges', 16, false, (o, nh) => histogramString(o, nh, false, false, HIST_BOUNDS_RANGE)),
     f('stats_name', 'Name', 16, false, (o) => o.name),
     f('obj_type', 'ObjType', 7, false, (o) => (o.stats!.area === null ? 'region' : 'area')),
   ]),
@@ -358,7 +435,7 @@ export class Report {
 
   /** Whether a device passes -S (always true without it). */
   selects(o: ReportObject): boolean {
-    return !this.selection || this.selection.matches((id) => (canonical(id) === 'selected' ? 1 : FIELDS.find((x) => canonical(x.id) === canonical(id))?.value(o)));
+    return !this.selection || this.selection.matches((id) => (canonical(id) === 'selected' ? 1 : FIELDS.find((x) => canonical(x.id) === canonical(id))?.value(o, has(this.ctx.sw, 'noheadings'))));
   }
 
   get selectionNeedsDeps(): boolean { return this.selection !== null; }
@@ -395,7 +472,8 @@ export class Report {
   add(o: ReportObject): boolean {
     const selected = this.selects(o);
     const showAll = this.rowNeeds.showAll;
-    const value = (fld: Field): string | number => (fld === SELECTED ? (selected ? 1 : 0) : fld.value(o));
+    const noHeadings = has(this.ctx.sw, 'noheadings');
+    const value = (fld: Field): string | number => (fld === SELECTED ? (selected ? 1 : 0) : fld.value(o, noHeadings));
     let cells: string[], sortValues: Array<string | number>;
     let current: Field | undefined;
     // _report_get_field_data: a field whose type's object is missing (splitname has only a split name).

@@ -20,6 +20,8 @@ export interface StatsRegion {
   histogram: bigint[];
   /** The 13 counters of each area (dm_stats_populate), when read. */
   areas?: bigint[][];
+  /** Each area's histogram bin counts, when the region has a histogram and was read. */
+  areaHistograms?: bigint[][];
 }
 
 export function nrAreas(r: StatsRegion): number {
@@ -79,7 +81,9 @@ export class StatsHandle {
     for (const r of this.regions) {
       const reply = await this.send(`@stats_print_clear ${r.id}`);
       if (reply === null) return false;
-      r.areas = reply.split('\n').filter(Boolean).map((l) => l.split(' ').slice(1, 14).map((x) => BigInt(x)));
+      const lines = reply.split('\n').filter(Boolean);
+      r.areas = lines.map((l) => l.split(' ').slice(1, 14).map((x) => BigInt(x)));
+      r.areaHistograms = lines.map((l) => (l.split(' ')[14] ?? '').split(':').filter(Boolean).map((x) => BigInt(x)));
       // The region's length as the areas tell it: every area a whole step.
       r.len = BigInt(r.areas.length) * r.step;
     }

@@ -70,8 +70,14 @@ const METRICS = 'reads_merged_per_sec,writes_merged_per_sec,reads_per_sec,writes
 
 /** The default -o of a stats subcommand's report (_report_init): list's region fields, report's metrics. */
 export function statsReportOptions(ctx: Ctx, subcommand: string | undefined): string {
-  if (subcommand === 'list') return has(ctx.sw, 'verbose') ? `${STATS_AREA_INFO_FULL},program_id` : `${STATS_REGION_INFO},program_id`;
-  return `${STATS_DEV_INFO},${STATS_AREA_INFO},${METRICS}`;
+  const hist = has(ctx.sw, 'histogram');
+  if (subcommand === 'list') {
+    const tail = hist ? ',hist_bins,hist_bounds' : ',program_id';
+    return has(ctx.sw, 'verbose') ? `${STATS_AREA_INFO_FULL}${tail}` : `${STATS_REGION_INFO}${tail}`;
+  }
+  // STATS_HIST: the minimal set of fields of a histogram report.
+  if (hist) return `${STATS_REGION_INFO},util,await,${has(ctx.sw, 'relative') ? 'hist_percent_bounds' : 'hist_count_bounds'}`;
+  return has(ctx.sw, 'raw') ? `${STATS_DEV_INFO},${STATS_AREA_INFO},${COUNTERS}` : `${STATS_DEV_INFO},${STATS_AREA_INFO},${METRICS}`;
 }
 
 /** _stats_help: the usage, and with -c (always for stats) the field list. */
