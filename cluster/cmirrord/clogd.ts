@@ -6,8 +6,10 @@ import type { Clock } from '../../kernel/clock.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { GroupTransport, NodeId } from '../cpg.js';
 import { ClogCpg, type ClogDaemon } from './cluster.js';
-import { clogCtr, doRequest, shortUuid, type LogC } from './functions.js';
+import { clogCtr, doRequest, shortUuid, strtoll0, type LogC } from './functions.js';
 import { DmUlog, type ClogRequest, type DmUlogRequest } from './request.js';
+
+const EINVAL = -22;
 
 /** A RESUME waits until this long after the log's last suspend (local_resume). */
 const RESUME_DELAY_MS = 3000;
@@ -143,29 +145,55 @@ export class Cmirrord implements ClogDaemon {
     g.send({ originator: this.nodeid, pitServer: g.lowestId, rq });
   }
 
+  /**
+   * clog_ctr: "<dev_size> <type> <args...>" as dm-log-userspace builds it
+   * (build_constructor_string), split in place at each space. A
+   * clustered-disk log's answer (its first argument) is written over the
+   * start of that same buffer before a failure prints argv, so the argv it
+   * prints are what is left there (e.g. "argv[0] = loop2" after "/dev/loop2").
+   */
   private ctr(rq: DmUlogRequest): void {
-    const s = rq.data.toString().replace(/\0.*$/s, '');
-    // "<dev_size> <type> <args...>", as dm-log-userspace builds it (build_constructor_string).
-    const words = s.split(' ');
-    const type = words.splice(1, 1)[0] ?? '';
+    const fail = (...lines: string[]): void => {
+      for (const l of lines) this.print(l);
+      rq.error = EINVAL;
+      rq.data = Buffer.alloc(0);
+    };
+    const nul = rq.data.indexOf(0);
+    const s = rq.data.subarray(0, nul < 0 ? rq.data.length : nul).toString('latin1');
+    if (!rq.data.length) return fail('Received constructor request with no data');
+    const buf = Buffer.from(s + '\0', 'latin1');
+    const offsets: number[] = [];
+    for (let i = buf.indexOf(0x20); i >= 0; i = buf.indexOf(0x20, i + 1)) { buf[i] = 0; offsets.push(i + 1); }
+    const cstr = (off: number): string => buf.subarray(off, buf.indexOf(0, off)).toString('latin1');
+    if (!offsets.length) return fail(`Received constructor request with bad data ${s}`);
+    const argv = offsets.map(cstr);
+    const devSizeStr = cstr(0);
+    const type = argv[0]!;
+    if (type !== 'clustered-disk' && type !== 'clustered-core') return fail(`Unsupported userspace log type, "${type}"`);
+    const devSize = strtoll0(devSizeStr);
+    if (!devSize.value || !devSize.whole) return fail(`Invalid device size argument: ${devSizeStr}`);
+    let lc: LogC | string;
     if (this.findLog({ ...rq })) {
-      this.debug(`[${rq.uuid}/${rq.luid}] Log already exists, unable to create.`);
-      rq.error = -22;
-      rq.data = Buffer.alloc(0);
-      return;
+      lc = `[${shortUuid(rq.uuid)}/${rq.luid}u] Log already exists, unable to create.`;
+    } else {
+      lc = clogCtr(this.kernel, rq.uuid, rq.luid, argv.slice(1), BigInt.asUintN(64, devSize.value), s);
     }
-    const lc = clogCtr(this.kernel, rq.uuid, rq.luid, type, words.join(' '));
-    if (Array.isArray(lc)) {
-      for (const l of lc) this.print(l);
-      rq.error = -22;
-      rq.data = Buffer.alloc(0);
-      return;
+    if (typeof lc === 'string') this.print(lc);
+    // "No returning data", except a clustered-disk log's first argument,
+    // sprintf'd to the start of the request's data.
+    let reply = Buffer.alloc(0);
+    if (type === 'clustered-disk') {
+      const dev = Buffer.from((argv[1] ?? '') + '\0', 'latin1');
+      dev.copy(buf, 0);
+      reply = Buffer.from(dev);
+    }
+    if (typeof lc === 'string') {
+      return fail(`Failed to create cluster log (${rq.uuid})`, ...offsets.map((o, i) => `argv[${i}] = ${cstr(o)}`));
     }
     lc.print = (l) => this.print(l);
     this.pending.push(lc);
     rq.error = 0;
-    // clog_ctr returns the log device's argument as given; the kernel opens it (dm_get_device).
-    rq.data = lc.disk ? Buffer.from(`${words[1]}\0`) : Buffer.alloc(0);
+    rq.data = reply;
   }
 
   private dtr(rq: DmUlogRequest): void {

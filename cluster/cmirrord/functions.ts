@@ -94,29 +94,38 @@ export class LogC {
   /** disk_size: a page for the header and pages for the bits (ceil(region_count / page size) of them). */
   private diskSize(): number { return (Math.ceil(this.regionCount / PAGE_SIZE) + 1) * PAGE_SIZE; }
 
-  /** rw_log: read(2) or write(2) of disk_size bytes at 0 of the log device (O_DIRECT: one request). */
-  private async rwLog(write: Buffer | null): Promise<{ error: number; data?: Buffer }> {
+  /**
+   * disk_buffer: disk_size bytes, zeroed by the constructor, filled by each
+   * read of the log and written whole; write_log changes only the header and
+   * the bitset's bytes in it, so whatever a read left beyond them (the bits of
+   * a bigger mirror that used the log before) goes back to the disk as it was.
+   */
+  private diskBuffer: Buffer | null = null;
+  private get buffer(): Buffer { return (this.diskBuffer ??= Buffer.alloc(this.diskSize())); }
+
+  /** rw_log: read(2) or write(2) of disk_buffer at 0 of the log device (O_DIRECT: one request). */
+  private async rwLog(doWrite: boolean): Promise<number> {
     const size = this.diskSize();
     const bdev = this.disk!.bdev;
-    if (write) {
-      const r = await blkdevWrite(bdev, 0, write, size);
+    if (doWrite) {
+      const r = await blkdevWrite(bdev, 0, this.buffer, size);
       if (r.error) {
         this.print(`[${shortUuid(this.uuid)}] rw_log:  write failure: ${strerror(r.error)}`);
-        return { error: EIO };
+        return EIO;
       }
-      return { error: 0 };
+      return 0;
     }
     const r = await blkdevRead(bdev, 0, size / 512, size);
     if (r.error) this.print(`[${shortUuid(this.uuid)}] rw_log:  read failure: ${strerror(r.error)}`);
-    if (r.error || r.bytes !== size) return { error: EIO };
-    return { error: 0, data: r.data };
+    else r.data.copy(this.buffer, 0, 0, Math.min(r.bytes, size));
+    if (r.error || r.bytes !== size) return EIO;
+    return 0;
   }
 
   /** read_log: the header's magic and nr_regions, and the clean bits from 1024. */
   private async readLog(): Promise<number> {
-    const r = await this.rwLog(null);
-    if (r.error) return EIO;
-    const buf = r.data!;
+    if (await this.rwLog(false)) return EIO;
+    const buf = this.buffer;
     if (buf.readUInt32LE(0) !== MIRROR_MAGIC) return EINVAL;
     this.diskNrRegions = Number(buf.readBigUInt64LE(8));
     const bytes = Math.ceil(this.regionCount / 8);
@@ -125,14 +134,14 @@ export class LogC {
     return 0;
   }
 
-  /** write_log: header then bitmap; a failure marks the log device failed. */
+  /** write_log: header then bitmap into disk_buffer, then all of it; a failure marks the log device failed. */
   async writeLog(): Promise<number> {
-    const buf = Buffer.alloc(this.diskSize());
+    const buf = this.buffer;
     buf.writeUInt32LE(MIRROR_MAGIC, 0);
     buf.writeUInt32LE(MIRROR_DISK_VERSION, 4);
     buf.writeBigUInt64LE(BigInt(this.regionCount), 8);
     Buffer.from(this.cleanBits.buffer, this.cleanBits.byteOffset, Math.ceil(this.regionCount / 8)).copy(buf, LOG_OFFSET);
-    if ((await this.rwLog(buf)).error) {
+    if (await this.rwLog(true)) {
       this.logDevFailed = true;
       return EIO;
     }
@@ -386,17 +395,39 @@ function findDiskPath(kernel: Kernel, arg: string): BlockDevice | number {
 }
 
 /**
- * _clog_ctr: a log's arguments "<dev_size> [<log device>] <region_size>
- * [sync|nosync] [block_on_error]". On failure, the lines cmirrord prints.
+ * strtoll(s, &p, 0): leading white space, a sign, then hex after "0x", octal
+ * after a leading 0, else decimal; clamped at the long long range. `whole`:
+ * *p is the terminating NUL (the digits ran to the end).
  */
-export function clogCtr(kernel: Kernel, uuid: string, luid: number, type: string, ctr: string): LogC | string[] {
-  const words = ctr.split(' ').filter((w) => w);
-  const deviceSize = Number(words.shift());
-  const argv = words;
-  if (type !== 'clustered-core' && type !== 'clustered-disk') return [`Unsupported userspace log type, "${type}"`];
-  const failed = (why: string): string[] => [why, `Failed to create cluster log (${uuid})`, ...[type, ...argv].map((a, i) => `argv[${i}] = ${a}`)];
+export function strtoll0(s: string): { value: bigint; whole: boolean } {
+  let i = 0;
+  while (i < s.length && ' \t\n\v\f\r'.includes(s[i]!)) i++;
+  let neg = false;
+  if (s[i] === '+' || s[i] === '-') { neg = s[i] === '-'; i++; }
+  let base = 10;
+  if (s[i] === '0' && (s[i + 1] === 'x' || s[i + 1] === 'X') && /[0-9a-f]/i.test(s[i + 2] ?? '')) { base = 16; i += 2; }
+  else if (s[i] === '0') base = 8;
+  const digit = base === 16 ? /[0-9a-f]/i : base === 8 ? /[0-7]/ : /[0-9]/;
+  const start = i;
+  let v = 0n;
+  while (i < s.length && digit.test(s[i]!)) { v = v * BigInt(base) + BigInt(parseInt(s[i]!, 16)); i++; }
+  if (i === start) return { value: 0n, whole: s.length === 0 }; // no number: p = s
+  const max = (1n << 63n) - 1n;
+  const value = neg ? (v > max + 1n ? -(max + 1n) : -v) : (v > max ? max : v);
+  return { value, whole: i === s.length };
+}
+
+/**
+ * _clog_ctr: a log's arguments (after its type) "[<log device>] <region_size>
+ * [sync|nosync] [block_on_error]" of a mirror of deviceSize sectors. On
+ * failure, the line it prints (LOG_ERROR) for clog_ctr to print.
+ */
+export function clogCtr(kernel: Kernel, uuid: string, luid: number, argv: string[], deviceSize: bigint, ctr: string): LogC | string {
+  const failed = (why: string): string => why;
   let disk: LogDisk | null = null;
-  const isDisk = !/^(0x[0-9a-f]+|[0-9]+)$/i.test(argv[0] ?? '') || Number(argv[0]) === 0;
+  // "If core log request, then argv[0] will be region_size": strtoll(argv[0], &p, 0) is 0 or stops short.
+  const first = strtoll0(argv[0] ?? '');
+  const isDisk = !first.value || !first.whole;
   if (isDisk) {
     if (argv.length < 2 || argv.length > 4) return failed(`Too ${argv.length < 3 ? 'few' : 'many'} arguments to clustered-disk log type`);
     const dev = findDiskPath(kernel, argv[0]!);
@@ -405,10 +436,13 @@ export function clogCtr(kernel: Kernel, uuid: string, luid: number, type: string
   } else if (argv.length < 1 || argv.length > 3) {
     return failed(`Too ${argv.length < 2 ? 'few' : 'many'} arguments to clustered-core log type`);
   }
-  const rsWord = argv[disk ? 1 : 0]!;
-  const regionSize = /^(0x[0-9a-f]+|[0-9]+)$/i.test(rsWord) ? Number(rsWord) : 0;
-  if (!regionSize) return failed(`Invalid region_size argument to clustered-${disk ? 'disk' : 'core'} log type`);
-  const regionCount = Math.ceil(deviceSize / regionSize);
+  const rs = strtoll0(argv[disk ? 1 : 0]!);
+  if (!rs.value || !rs.whole) return failed(`Invalid region_size argument to clustered-${disk ? 'disk' : 'core'} log type`);
+  // uint64_t region_size = strtoll(...): a negative number wraps.
+  const regionSize64 = BigInt.asUintN(64, rs.value);
+  const size64 = deviceSize;
+  const regionSize = Number(regionSize64);
+  const regionCount = Number(size64 / regionSize64 + (size64 % regionSize64 ? 1n : 0n));
   let sync = Sync.DEFAULTSYNC, blockOnError = false;
   for (const a of argv) {
     if (a === 'sync') sync = Sync.FORCESYNC;

@@ -68,7 +68,11 @@ export class UserspaceLog implements DirtyLog {
     return this.transport.request(this.uuid, this.luid, type, data);
   }
 
-  /** The constructor's requests: CTR, then the region size; opens the device the server names. */
+  /**
+   * The constructor's requests: CTR, then the region size; opens the device
+   * the server names. A failure after the CTR sends no DTR (userspace_ctr
+   * only frees its context): the server keeps the log it made.
+   */
   construct(): void {
     let r = this.transport.requestNow(this.uuid, this.luid, DmUlog.CTR, Buffer.from(this.usrArgvStr + '\0'));
     if (r.error < 0) {
@@ -81,7 +85,6 @@ export class UserspaceLog implements DirtyLog {
     r = this.transport.requestNow(this.uuid, this.luid, DmUlog.GET_REGION_SIZE, Buffer.alloc(0));
     if (r.error) {
       this.klog.err('Failed to get region size of dirty log');
-      this.dtr();
       throw new LogCtrError(r.error);
     }
     this.regionSize = word(r.data, 0);
@@ -89,7 +92,6 @@ export class UserspaceLog implements DirtyLog {
     if (devices.length) {
       if (devices[devices.length - 1] !== 0) {
         this.klog.err('DM_ULOG_CTR device return string not properly terminated');
-        this.dtr();
         throw new LogCtrError();
       }
       const name = devices.subarray(0, devices.length - 1).toString();
@@ -97,7 +99,6 @@ export class UserspaceLog implements DirtyLog {
         this.logDev = this.ti.getDevice(name);
       } catch {
         this.klog.err(`Failed to register ${name} with device-mapper`);
-        this.dtr();
         throw new LogCtrError();
       }
     }
