@@ -10,6 +10,16 @@ import { clogCtr, doRequest, shortUuid, strtoll0, type LogC } from './functions.
 import { DmUlog, type ClogRequest, type DmUlogRequest } from './request.js';
 
 const EINVAL = -22;
+const ENOENT = -2;
+/** CPG_MAX_NAME_LENGTH: a CPG name and its NUL. */
+const CPG_MAX_NAME_LENGTH = 128;
+/**
+ * create_cluster_cpg names the group after the log's UUID, cut to what a
+ * CPG name holds (127 characters and the NUL). Groups are found by
+ * strncmp(name, uuid, CPG_MAX_NAME_LENGTH): a 128-character UUID never finds
+ * its own group (the map's keys are names; lookups use the whole UUID).
+ */
+function cpgName(uuid: string): string { return uuid.slice(0, CPG_MAX_NAME_LENGTH - 1); }
 
 /** A RESUME waits until this long after the log's last suspend (local_resume). */
 const RESUME_DELAY_MS = 3000;
@@ -138,7 +148,8 @@ export class Cmirrord implements ClogDaemon {
   private clusterSend(rq: DmUlogRequest, reply: KernelReply | null): void {
     const g = this.groups.get(rq.uuid);
     if (!g || g.state === 'LEAVING') {
-      if (reply) reply({ ...rq, error: -22, data: Buffer.alloc(0) });
+      // cluster_send: no group of this UUID is ENOENT, one not VALID any more EINVAL.
+      if (reply) reply({ ...rq, error: g ? EINVAL : ENOENT, data: Buffer.alloc(0) });
       return;
     }
     if (reply) this.replies.set(rq.seq, reply);
@@ -198,7 +209,13 @@ export class Cmirrord implements ClogDaemon {
 
   private dtr(rq: DmUlogRequest): void {
     const lc = this.findLog(rq);
-    if (!lc) { rq.error = -22; return; }
+    if (!lc) {
+      this.print('clog_dtr called on log that is not official or pending');
+      rq.error = EINVAL;
+      return;
+    }
+    // "The log should not be on the official list. There should have been a suspend first."
+    if (this.official.includes(lc)) this.print(`[${shortUuid(rq.uuid)}] DTR before SUS: leaving CPG`);
     for (const list of [this.pending, this.official]) {
       const i = list.indexOf(lc);
       if (i >= 0) list.splice(i, 1);
@@ -217,7 +234,8 @@ export class Cmirrord implements ClogDaemon {
   /** local_resume: join the log's group (after the 3 s since the last suspend), then multicast the RESUME. */
   private localResume(lc: LogC, rq: DmUlogRequest): void {
     const i = this.pending.indexOf(lc);
-    if (i >= 0) {
+    const wasPending = i >= 0;
+    if (wasPending) {
       this.pending.splice(i, 1);
       // A reload: the new table's log replaces the old one of this uuid.
       const old = this.official.findIndex((l) => l.uuid === lc.uuid);
@@ -227,15 +245,22 @@ export class Cmirrord implements ClogDaemon {
     const wait = lc.delay + RESUME_DELAY_MS - this.clock.nowMs();
     const go = () => {
       if (!this.running) return;
-      let g = this.groups.get(lc.uuid);
-      if (!g) {
-        g = new ClogCpg(lc.uuid, this);
-        this.groups.set(lc.uuid, g);
-        const group = g;
-        g.handle = this.cpg.join<ClogRequest>(this.nodeid, lc.uuid, {
+      const name = cpgName(lc.uuid);
+      if (!this.groups.get(lc.uuid) && (wasPending || !this.groups.has(name))) {
+        const group = new ClogCpg(name, this);
+        this.groups.set(name, group);
+        group.handle = this.cpg.join<ClogRequest>(this.nodeid, name, {
           deliver: (from, msg) => { if (this.running) this.serial(() => group.deliver(from, msg)); },
           confchg: (members, left, joined) => { if (this.running) this.serial(() => group.confchg(members, left, joined)); },
         });
+      }
+      // Then the RESUME goes to the cluster (cluster_send finds the group by the UUID).
+      const g = this.groups.get(rq.uuid);
+      if (!g) {
+        const reply = this.replies.get(rq.seq);
+        this.replies.delete(rq.seq);
+        reply?.({ ...rq, error: ENOENT, data: Buffer.alloc(0) });
+        return;
       }
       g.send({ originator: this.nodeid, pitServer: g.lowestId, rq });
     };
