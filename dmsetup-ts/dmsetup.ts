@@ -89,6 +89,7 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
   const common: TaskFlags = { noOpenCount: has(sw, 'noopencount'), queryInactive: has(sw, 'inactive'), enableChecks: cmd.name === 'mangle' ? !has(sw, 'checks') : has(sw, 'checks') };
   const dm = new Libdm(out, cmd.name === 'mangle' ? 'none' : sw.manglename, sw.count.verbose ?? 0, common);
   dm.addNodeOnCreate = has(sw, 'addnodeoncreate');
+  dm.taskReadAhead = sw.readAhead;
   const ctx: Ctx = {
     prog, sw, dm, out, cmd, options, subcommand,
     multipleDevices: cmd.repeatable !== 0 && args.length !== 1 && (args.length > 0 || (!has(sw, 'uuid') && !has(sw, 'major'))),
@@ -116,7 +117,7 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
     // _count: --count N reports N times (0: until interrupted), --interval alone repeats too.
     const countArg = has(sw, 'count') ? Math.trunc(Number(sw.value.count)) || 0 : 0;
     // After -o help dmsetup has no report and leaves main() before reading them: one run.
-    const helpOnly = ctx.report !== undefined && ctx.report.fields.length === 0;
+    const helpOnly = ctx.report?.helpShown === true;
     // _disp_factor: checked once the report is set up (after -o help, dmsetup has left), before the command runs.
     if (!helpOnly && has(sw, 'units') && !unitsToFactor(sw.value.units ?? '')) {
       out.err('Invalid --units argument.');

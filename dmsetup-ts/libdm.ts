@@ -47,6 +47,17 @@ function tableLoadArgs(args: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** libdm's fatal condition for us: no kernel to talk to. */
+/**
+ * The device number the kernel reads from dmi->dev: libdm's MKDEV (64-bit
+ * dev_t, minor bits above 8 shifted by 12), which huge_decode_dev takes
+ * as the u32 new_decode_dev reads: minors from 2^20 up lose their top bits.
+ */
+export function kernelDev(major: number, minor: number): { major: number; minor: number } {
+  const mi = BigInt(minor >>> 0), ma = BigInt(major >>> 0);
+  const dev = Number(((mi & 0xffn) | (ma << 8n) | ((mi & ~0xffn) << 12n)) & 0xffffffffn);
+  return { major: (dev & 0xfff00) >>> 8, minor: (dev & 0xff) | ((dev >>> 12) & 0xfff00) };
+}
+
 export class NoKernel extends Error {}
 
 /** The task flags _do_dm_ioctl's debug line shows (dm_task_no_open_count, dm_task_no_flush, ...). */
@@ -86,6 +97,8 @@ export class Libdm {
   lastFailed = false;
   /** dm_task_set_add_node: DM_ADD_NODE_ON_CREATE (--addnodeoncreate), else on resume. */
   addNodeOnCreate = false;
+  /** dm_task_set_read_ahead on every task (--readahead): set after each resume. */
+  taskReadAhead?: { sectors: number; minimum: boolean };
 
   /**
    * verbose: dmsetup's -v count; from -vv on libdm logs at debug level
@@ -231,7 +244,15 @@ export class Libdm {
     if (!devName) return;
     const info = (result ?? {}) as Partial<DmInfo>;
     if (ioctl === 'create' && this.addNodeOnCreate) void this.addNode(devName, info.major, info.minor);
-    else if (ioctl === 'resume' && !this.addNodeOnCreate) void this.addNode(devName, info.major, info.minor);
+    else if (ioctl === 'resume') {
+      if (!this.addNodeOnCreate) void this.addNode(devName, info.major, info.minor);
+      // set_dev_node_read_ahead: stacked unless the read ahead is DM_READ_AHEAD_AUTO.
+      const ra = this.taskReadAhead;
+      if (ra && ra.sectors !== 0xffffffff) {
+        this.debug(`${devName}: Stacking NODE_READ_AHEAD ${ra.sectors} (flags=${ra.minimum ? 1 : 0})`);
+        this.nodeOps.push({ type: 'readahead', name: devName, readAhead: ra, major: info.major ?? 0, minor: info.minor ?? 0 });
+      }
+    }
     else if (ioctl === 'remove') void this.removeNode(devName);
     else if (ioctl === 'rename' && args.setUuid !== true && typeof args.newValue === 'string') void this.renameNode(devName, args.newValue);
   }
@@ -273,7 +294,7 @@ export class Libdm {
       this.out.err("Couldn't create ioctl argument.");
       return null;
     }
-    if (dev.major !== undefined) return { major: dev.major, minor: dev.minor };
+    if (dev.major !== undefined) return dev.minor === undefined ? { major: dev.major } : kernelDev(dev.major, dev.minor);
     if (dev.name) {
       const name = this.setName(dev.name);
       return name === null ? null : { name };
@@ -500,7 +521,7 @@ export class Libdm {
   // ---- node operations (libdm-common.c _stack_node_op, update_devs) ------------
 
   /** The /dev/mapper operations stacked by the tasks run so far, done at the next dm_udev_wait (or at exit). */
-  private nodeOps: Array<{ type: 'add' | 'del' | 'rename'; name: string; newName?: string }> = [];
+  private nodeOps: Array<{ type: 'add' | 'del' | 'rename' | 'readahead'; name: string; newName?: string; readAhead?: { sectors: number; minimum: boolean }; major?: number; minor?: number }> = [];
 
   /** add_dev_node: stacked now, done by processNodeOps (0:6 0660: root, group disk, DM_DEVICE_MODE). */
   async addNode(name: string, major = 254, minor = 0): Promise<void> {
@@ -545,12 +566,38 @@ export class Libdm {
           continue;
         }
         if ((await this.call<boolean>('nodeRemove', { name: op.name })).result === true) this.debug(`Removed /dev/mapper/${op.name}`);
+      } else if (op.type === 'readahead') {
+        await this.setDevNodeReadAhead(op.name, op.major!, op.minor!, op.readAhead!);
       } else {
         this.debug(`${op.name}: Processing NODE_RENAME to ${op.newName}`);
         if ((await this.call<boolean>('nodeRename', { from: op.name, to: op.newName })).result === true) {
           this.debug(`Renamed /dev/mapper/${op.name} to /dev/mapper/${op.newName}`);
         }
       }
+    }
+  }
+
+  /**
+   * _set_dev_node_read_ahead: none is 0; with the minimum flag a larger
+   * current read ahead is kept; then _set_read_ahead writes it to sysfs in
+   * kB, rounded up (bdi/read_ahead_kb).
+   */
+  private async setDevNodeReadAhead(name: string, major: number, minor: number, ra: { sectors: number; minimum: boolean }): Promise<void> {
+    this.debug(`${name}: Processing NODE_READ_AHEAD ${ra.sectors} (flags=${ra.minimum ? 1 : 0})`);
+    if (ra.minimum) {
+      const current = await this.readAhead(name, major, minor);
+      if (current === null) return;
+      if (current >= ra.sectors) {
+        this.debug(`${name}: retaining kernel read ahead of ${current} (requested ${ra.sectors})`);
+        return;
+      }
+    }
+    this.debug(`${name} (${major}:${minor}): Setting read ahead to ${ra.sectors}`);
+    try {
+      await this.call('setReadAhead', { name, kb: Math.floor((ra.sectors + 1) / 2) });
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      this.out.err(`/dev/mapper/${this.unmangle(name)}: open failed: ${strerror(e.errno)}`);
     }
   }
 
@@ -609,7 +656,7 @@ export class Libdm {
       return null;
     }
     const internal = { internal: true };
-    const info = await this.task<DmInfo>('create', 'devCreate', dev, { name: kernelName, uuid: kernelUuid, minor: persistent ? minor : undefined }, internal);
+    const info = await this.task<DmInfo>('create', 'devCreate', dev, { name: kernelName, uuid: kernelUuid, minor: persistent ? kernelDev(dev.major!, minor!).minor : undefined }, internal);
     if (!info) {
       this.stack(); // goto_bad
       return null;
@@ -618,12 +665,14 @@ export class Libdm {
     // The load addresses the new device by number; the resume is the original task, by name.
     const numbered: TaskDevice = { name, major: info.major, minor: info.minor };
     let resumed: DmInfo | null = null;
+    // The resume, and the revert after a failure, reuse the original task: its name and its -j/-m number.
+    const original: TaskDevice = persistent ? { name, major: dev.major, minor } : { name };
     const ok = (await this.task('reload', 'tableLoad', numbered, { targets: table, readOnly }, internal)) !== null &&
-      (resumed = await this.task<DmInfo>('resume', 'devResume', persistent ? { name, major: dev.major, minor } : { name }, {}, { internal: true, flags: this.common })) !== null;
+      (resumed = await this.task<DmInfo>('resume', 'devResume', original, {}, { internal: true, flags: this.common })) !== null;
     if (!ok || !resumed) {
       this.stack();
       // Revert the creation.
-      if ((await this.task('remove', 'devRemove', { name }, {}, { internal: true, flags: this.common })) === null) this.out.err('Failed to revert device creation.');
+      if ((await this.task('remove', 'devRemove', original, {}, { internal: true, flags: this.common })) === null) this.out.err('Failed to revert device creation.');
       return null;
     }
     return resumed;

@@ -7,7 +7,7 @@ import { FIELD_HELP_TYPED, SELECTION_HELP } from './selection-help.js';
 import { FIELD_HELP } from './report-fields.js';
 import type { Ctx } from './command.js';
 import { has } from './switches.js';
-import { parseSelection, SelectionError, type Selection } from './selection.js';
+import { parseSelection, SelectionError, type Selection, type SelectionField } from './selection.js';
 import { nrAreas, sizeToString, type StatsRegion } from './stats-handle.js';
 
 /** A `dmsetup stats` row: one area of a region, or the region as a whole. */
@@ -28,6 +28,8 @@ export interface ReportObject {
   mangledUuid: string;
   /** Dependencies; name is the dm name, or null for other block devices. */
   deps?: Array<{ major: number; minor: number; name: string | null; blkName: string }>;
+  /** The live dependencies the dependency tree holds (devs_used), when they differ from deps (--inactive). */
+  treeDeps?: Array<{ major: number; minor: number; name: string | null; blkName: string }>;
   users?: Array<{ major: number; minor: number; name: string }>;
   /** The read-ahead as read from the device (0 when it has no table). */
   readAhead?: number;
@@ -84,6 +86,8 @@ interface Field {
   value(o: ReportObject, noHeadings: boolean): string | number;
   /** What -O sorts by when it is not the value shown (sizes shown with units). */
   sortValue?(o: ReportObject): number;
+  /** DM_REPORT_FIELD_TYPE_SIZE: -S compares it in sectors, with units. */
+  size?: true;
 }
 
 /** A field's report function failed (after logging why): the row is not reported. */
@@ -191,7 +195,7 @@ const areaStart = (o: ReportObject) => {
 /** dm_stats_get_current_area_len: a region's step, for its areas and for the region itself. */
 const areaLen = (o: ReportObject) => o.stats!.region.step;
 const size = (id: string, heading: string, width: number, get: (o: ReportObject) => bigint): Field =>
-  ({ ...f(id, heading, width, true, (o) => sizeToString(get(o))), sortValue: (o) => Number(get(o)) });
+  ({ ...f(id, heading, width, true, (o) => sizeToString(get(o))), sortValue: (o) => Number(get(o)), size: true });
 
 /**
  * A derived metric (dm_stats_get_metric over the row's counters): with no
@@ -305,7 +309,7 @@ const FIELDS: Field[] = [
     f('events', 'Event', 6, true, (o) => o.info!.eventNr),
   ]),
   ...typed('deps', () => [f('device_count', '#Devs', 5, true, (o) => o.deps!.length, 'deps')]),
-  ...typed('tree', () => [f('devs_used', 'DevNamesUsed', 16, false, (o) => o.deps!.flatMap((d) => (d.name === null ? [] : [d.name])).join(','), 'deps')]),
+  ...typed('tree', () => [f('devs_used', 'DevNamesUsed', 16, false, (o) => (o.treeDeps ?? o.deps!).flatMap((d) => (d.name === null ? [] : [d.name])).join(','), 'deps')]),
   ...typed('deps', () => [
     f('devnos_used', 'DevNosUsed', 16, false, (o) => o.deps!.map((d) => `${d.major}:${d.minor}`).join(','), 'deps'),
     f('blkdevs_used', 'BlkDevNamesUsed', 16, false, (o) => o.deps!.map((d) => d.blkName).join(','), 'deps'),
@@ -355,6 +359,23 @@ function fieldsNamed(word: string, prefixType: FieldType | null, reportTypes: Re
 
 const DEFAULT_OPTIONS = 'name,major,minor,attr,open,segments,events,uuid';
 
+/**
+ * The words of a field or key list as _parse_fields and _parse_keys walk it:
+ * commas before a word are skipped, so an empty word is one at the end
+ * after a comma (and it names no field).
+ */
+function reportWords(list: string): string[] {
+  const words: string[] = [];
+  let i = 0;
+  while (i < list.length) {
+    while (i < list.length && list[i] === ',') i++;
+    const start = i;
+    while (i < list.length && list[i] !== ',') i++;
+    words.push(list.slice(start, i));
+  }
+  return words;
+}
+
 export function fieldHelp(): string { return FIELD_HELP; }
 
 /** The implicit field `selected`: 1 if the row passes -S (rows that do not are then shown too). */
@@ -364,6 +385,8 @@ interface Row { o: ReportObject; cells: string[]; sortValues: Array<string | num
 
 export class Report {
   private rows: Row[] = [];
+  /** -o help: the field list was printed and the report has no fields. */
+  helpShown = false;
   private selection: Selection | null = null;
   /** The fields -S names (their types are the report's too). */
   private readonly selectionFields: Field[] = [];
@@ -375,20 +398,22 @@ export class Report {
    * null after printing why not (with `help`, the list).
    */
   static init(ctx: Ctx, defaults = DEFAULT_OPTIONS, prefixType: FieldType | null = null): Report | null {
-    const opt = has(ctx.sw, 'options') ? ctx.sw.value.options ?? '' : '';
+    // _report_init: -o replaces the defaults (an empty -o too), '+' appends to them.
+    const opt = has(ctx.sw, 'options') ? ctx.sw.value.options : undefined;
     let options = defaults;
-    if (opt) options = opt.startsWith('+') ? `${defaults},${opt.slice(1)}` : opt;
+    if (opt !== undefined) options = opt.startsWith('+') ? `${defaults},${opt.slice(1)}` : opt;
     const fields: Field[] = [];
     // _parse_fields runs twice: first for the report's types only, then for the fields (where `all` means those types).
     const reportTypes = new Set<FieldType>(prefixType ? [prefixType] : []);
-    for (const word of options.split(',')) {
+    for (const word of reportWords(options)) {
       for (const x of fieldsNamed(word, prefixType, reportTypes) ?? []) reportTypes.add(x.type);
     }
-    for (const word of options.split(',')) {
-      if (!word) continue;
+    for (const word of reportWords(options)) {
       if (word === 'help' || word === '?') {
         process.stderr.write(FIELD_HELP);
-        return new Report(ctx, [], []);
+        const help = new Report(ctx, [], []);
+        help.helpShown = true;
+        return help;
       }
       const named = canonical(word) === 'selected' ? [SELECTED] : fieldsNamed(word, prefixType, reportTypes);
       if (!named) {
@@ -398,15 +423,21 @@ export class Report {
       }
       fields.push(...named);
     }
+    // _parse_keys and _key_match: [+|-]field, each field a key once.
     const sortKeys: Array<{ field: Field; desc: boolean }> = [];
-    for (const key of (has(ctx.sw, 'sort') ? ctx.sw.value.sort ?? '' : '').split(',').filter(Boolean)) {
+    for (const key of reportWords(has(ctx.sw, 'sort') ? ctx.sw.value.sort ?? '' : '')) {
       const desc = key.startsWith('-');
       const id = key.replace(/^[+-]/, '');
-      const fld = canonical(id) === 'selected' ? SELECTED : FIELDS.find((x) => canonical(x.id) === canonical(id));
+      const fld = !id ? undefined : canonical(id) === 'selected' ? SELECTED : FIELDS.find((x) => canonical(x.id) === canonical(id));
       if (!fld) {
+        if (key && !id) ctx.out.err('dm_report: Missing sort field name');
         process.stderr.write(FIELD_HELP);
         ctx.out.err(`dm_report: Unrecognised field: ${key}`);
         return null;
+      }
+      if (sortKeys.some((k) => k.field === fld)) {
+        ctx.out.err(`dm_report: Ignoring duplicate sort field: ${fld.id}.`);
+        continue;
       }
       sortKeys.push({ field: fld, desc });
     }
@@ -417,15 +448,21 @@ export class Report {
       process.stderr.write(FIELD_HELP_TYPED + SELECTION_HELP);
     } else if (select && select.toLowerCase() !== 'all') {
       try {
-        report.selection = parseSelection(ctx.sw.value.select, (id) => {
-          if (canonical(id) === 'selected') return true;
-          const fld = FIELDS.find((x) => canonical(x.id) === canonical(id));
-          if (fld) report.selectionFields.push(fld);
-          return fld !== undefined;
+        report.selection = parseSelection(select, (id): SelectionField => {
+          const c = canonical(id);
+          if (c === 'selected') return { implicit: 'selected' };
+          if (c === 'help' || id === '?') return { implicit: 'help' };
+          const fld = FIELDS.find((x) => canonical(x.id) === c);
+          return fld ? { id: fld.id, kind: fld.size ? 'size' : fld.num ? 'number' : 'string' } : null;
         });
+        for (const id of report.selection.fieldIds) {
+          const fld = FIELDS.find((x) => x.id === id);
+          if (fld) report.selectionFields.push(fld);
+        }
       } catch (e) {
         if (!(e instanceof SelectionError)) throw e;
         if (e.fieldList) process.stderr.write(FIELD_HELP_TYPED);
+        if (e.selectionHelp) process.stderr.write(SELECTION_HELP);
         for (const line of e.lines) ctx.out.err(line);
         return null;
       }
@@ -433,9 +470,29 @@ export class Report {
     return report;
   }
 
-  /** Whether a device passes -S (always true without it). */
+  /** Whether a device passes -S (always true without it); a field's report function may fail (FieldFailed). */
   selects(o: ReportObject): boolean {
-    return !this.selection || this.selection.matches((id) => (canonical(id) === 'selected' ? 1 : FIELDS.find((x) => canonical(x.id) === canonical(id))?.value(o, has(this.ctx.sw, 'noheadings'))));
+    return !this.selection || this.selection.matches((id) => {
+      if (id === 'selected') return 1;
+      const fld = FIELDS.find((x) => x.id === id);
+      return fld ? fld.sortValue?.(o) ?? fld.value(o, has(this.ctx.sw, 'noheadings')) : undefined;
+    });
+  }
+
+  /**
+   * dm_report_object_is_selected without output (-S with a command that acts
+   * on devices): null after _do_report_object's line when a field failed.
+   */
+  isSelected(o: ReportObject): boolean | null {
+    let current: Field | undefined;
+    try {
+      for (const fld of this.selectionFields) { current = fld; fld.sortValue?.(o) ?? fld.value(o, has(this.ctx.sw, 'noheadings')); }
+      return this.selects(o);
+    } catch (e) {
+      if (!(e instanceof FieldFailed)) throw e;
+      this.ctx.out.err(`_do_report_object: report function failed for field ${current?.id ?? e.message}`);
+      return null;
+    }
   }
 
   get selectionNeedsDeps(): boolean { return this.selection !== null; }
@@ -446,7 +503,7 @@ export class Report {
     return this.needs ??= {
       deps: this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'deps') || this.sortKeys.some((k) => k.field.needs === 'deps'),
       users: this.selectionNeedsDeps || this.fields.some((x) => x.needs === 'users') || this.sortKeys.some((k) => k.field.needs === 'users'),
-      readAhead: this.fields.some((x) => x.id === 'read_ahead') || this.sortKeys.some((k) => k.field.id === 'read_ahead'),
+      readAhead: [...this.fields, ...this.sortKeys.map((k) => k.field), ...this.selectionFields].some((x) => x.id === 'read_ahead'),
       showAll: this.fields.includes(SELECTED),
     };
   }
@@ -470,7 +527,7 @@ export class Report {
    * field logs _do_report_object's line and the object is not reported (false).
    */
   add(o: ReportObject): boolean {
-    const selected = this.selects(o);
+    let selected = true;
     const showAll = this.rowNeeds.showAll;
     const noHeadings = has(this.ctx.sw, 'noheadings');
     const value = (fld: Field): string | number => (fld === SELECTED ? (selected ? 1 : 0) : fld.value(o, noHeadings));
@@ -483,6 +540,9 @@ export class Report {
       return false;
     }
     try {
+      // The hidden fields -S added come first (_add_field puts them at the head).
+      for (const fld of this.selectionFields) { current = fld; fld.sortValue?.(o) ?? fld.value(o, has(this.ctx.sw, 'noheadings')); }
+      selected = this.selects(o);
       cells = this.fields.map((fld) => String(value((current = fld))));
       sortValues = this.sortKeys.map((k) => { current = k.field; return k.field.sortValue?.(o) ?? value(k.field); });
     } catch (e) {
@@ -494,44 +554,47 @@ export class Report {
     return true;
   }
 
-  /** dm_report_output. */
+  /**
+   * dm_report_output: nothing without rows; then as rows (_output_as_rows:
+   * per field its heading and every row's value, never aligned) or as
+   * columns (_report_headings, then _output_as_columns). Each value goes
+   * through _output_field: the DM_<FIELD>= prefix and quotes with
+   * --nameprefixes, padding to the field's width when aligned.
+   */
   output(): void {
     const sw = this.ctx.sw;
-    if (this.fields.length === 0) return;
-    const noHeadings = has(sw, 'noheadings');
+    // _report_init's flags: --noheadings (':' and unaligned), --nameprefixes (unaligned), --separator (unaligned).
+    const headings = !has(sw, 'noheadings');
     const prefixes = has(sw, 'nameprefixes');
     let separator = ' ';
     let aligned = true;
-    if (noHeadings) { separator = ':'; aligned = false; }
+    if (has(sw, 'noheadings')) { separator = ':'; aligned = false; }
     if (prefixes) aligned = false;
     if (has(sw, 'separator') && sw.value.separator !== undefined) { separator = sw.value.separator; aligned = false; }
     const quoted = !has(sw, 'unquoted');
     const rows = this.sorted();
     // The rows are consumed: a repeating report (--count, --interval) starts empty.
     this.rows = [];
+    if (rows.length === 0 || this.helpShown) return;
     const values = rows.map((r) => r.cells);
+    // _recalculate_fields: each width grows to its longest value.
     const widths = this.fields.map((fld, i) => Math.max(fld.width, ...values.map((v) => v[i]!.length)));
+    const field = (i: number, s: string, rowsMode: boolean): string => {
+      const fld = this.fields[i]!;
+      let v = s;
+      if (aligned && !rowsMode) v = fld.num ? s.padStart(widths[i]!) : s.padEnd(widths[i]!);
+      return prefixes ? `DM_${fld.id.toUpperCase()}=${quoted ? `'${v}'` : v}` : v;
+    };
     let out = '';
     if (has(sw, 'rows')) {
-      if (rows.length === 0) return; // dm_report_output: nothing for no rows, headings included
       this.fields.forEach((fld, i) => {
-        const cells = values.map((v) => v[i]!);
-        out += (noHeadings ? cells : [fld.heading, ...cells]).join(separator) + '\n';
+        out += (headings ? fld.heading + separator : '') + values.map((v) => field(i, v[i]!, true)).join(separator) + '\n';
       });
       this.ctx.out.print(out);
       return;
     }
-    if (!noHeadings && rows.length > 0) {
-      out += this.fields.map((fld, i) => (prefixes ? fld.heading : aligned ? fld.heading.padEnd(widths[i]!) : fld.heading)).join(separator) + '\n';
-    }
-    for (const v of values) {
-      out += this.fields.map((fld, i) => {
-        const s = v[i]!;
-        if (prefixes) return `DM_${fld.id.toUpperCase()}=${quoted ? `'${s}'` : s}`;
-        if (!aligned) return s;
-        return fld.num ? s.padStart(widths[i]!) : s.padEnd(widths[i]!);
-      }).join(separator) + '\n';
-    }
+    if (headings) out += this.fields.map((fld, i) => (aligned ? fld.heading.padEnd(widths[i]!).slice(0, widths[i]!) : fld.heading)).join(separator) + '\n';
+    for (const v of values) out += this.fields.map((_fld, i) => field(i, v[i]!, false)).join(separator) + '\n';
     this.ctx.out.print(out);
   }
 

@@ -42,7 +42,12 @@ export interface Switches {
   manglename: 'none' | 'auto' | 'hex';
   /** --udevcookie's value (0 when invalid: "Incorrect cookie value." was logged). */
   udevCookie?: number;
+  /** --readahead as dm_task_set_read_ahead takes it: sectors (u32; auto UINT32_MAX, none 0), '+' the minimum flag. */
+  readAhead?: { sectors: number; minimum: boolean };
 }
+
+/** DM_READ_AHEAD_AUTO: the kernel's own read-ahead is kept. */
+export const DM_READ_AHEAD_AUTO = 0xffffffff;
 
 export function has(sw: Switches, name: string): boolean { return (sw.count[name] ?? 0) > 0; }
 
@@ -99,7 +104,14 @@ export function processSwitches(prog: string, argv: readonly string[]): SwitchRe
         break;
       case 'readahead': {
         const v = o.value.toLowerCase();
-        if (v !== 'auto' && v !== 'none' && atoi(o.value) < -1) return err(`Negative read ahead value (${atoi(o.value)}) is not understood.`);
+        if (v === 'auto') sw.readAhead = { sectors: DM_READ_AHEAD_AUTO, minimum: sw.readAhead?.minimum ?? false };
+        else if (v === 'none') sw.readAhead = { sectors: 0, minimum: sw.readAhead?.minimum ?? false };
+        else {
+          // atoi, into an int; a '+' sets _read_ahead_flags for good.
+          const n = atoi(o.value);
+          if (n < -1) return err(`Negative read ahead value (${n}) is not understood.`);
+          sw.readAhead = { sectors: n >>> 0, minimum: /^[ \t\n\v\f\r]*\+/.test(o.value) || (sw.readAhead?.minimum ?? false) };
+        }
         break;
       }
     }

@@ -146,8 +146,8 @@ export class DmIoctl {
     if (uuid.length >= DM_UUID_LEN) throw new KernelError('EINVAL');
     if (this.byName.has(name) || (uuid && this.byUuid.has(uuid))) throw new KernelError('EBUSY');
     if (minor !== undefined) {
-      // A minor in use: ENXIO on 6.1 (observed with the oracle).
-      if (this.byMinor.has(minor) || minor >= 1 << 20) throw new KernelError(this.byMinor.has(minor) ? 'ENXIO' : 'EINVAL');
+      // dm_create: alloc_dev fails (specific_minor: a minor in use or past MINORBITS) and dm_create says -ENXIO.
+      if (this.byMinor.has(minor) || minor >= 1 << 20 || minor < 0) throw new KernelError('ENXIO');
     } else {
       minor = 0;
       while (this.byMinor.has(minor)) minor++;

@@ -90,6 +90,13 @@ const OP_TABLE: Record<string, Op> = {
     if (md?.hasDisk) return r(md.raPages * SECTORS_PER_PAGE);
     throw new KernelError(k.devfs.has(name) ? 'ENXIO' : 'ENOENT');
   },
+  /** A write of KB to the device's bdi/read_ahead_kb in sysfs (read_ahead_kb_store: whole pages). */
+  setReadAhead: (k, a) => {
+    const md = k.dmIoctl.deviceByName(String(a.name));
+    if (!md?.hasDisk) throw new KernelError(k.devfs.has(String(a.name)) ? 'ENXIO' : 'ENOENT');
+    md.raPages = Math.floor(Number(a.kb) / (SECTORS_PER_PAGE / 2));
+    return r(true);
+  },
   /** Which block device a /dev path names: {major, minor, dmName?}. */
   statPath: (k, a) => {
     const bdev = k.lookupDevPath(String(a.path));

@@ -55,10 +55,15 @@ async function withRelations(ctx: Ctx, report: Report, info: DmInfo, o: ReportOb
   };
   const named = (major: number, minor: number) => list.find((d) => d.major === major && d.minor === minor);
   if (report.needsDeps) {
-    o.deps = (await depsOf(info.name)).map((d) => {
+    const withNames = (ds: Deps) => ds.map((d) => {
       const dm = named(d.major, d.minor);
       return { major: d.major, minor: d.minor, name: dm ? ctx.dm.unmangle(dm.name) : null, blkName: d.diskName };
     });
+    // The dependency tree (devs_used) is built from live tables; the row's own deps task (DR_DEPS) honours --inactive.
+    o.treeDeps = withNames(await depsOf(info.name));
+    o.deps = has(ctx.sw, 'inactive')
+      ? withNames((await ctx.dm.task<{ deps: Deps }>('deps', 'tableDeps', { name: ctx.dm.unmangle(info.name) }, { inactive: true }))?.deps ?? [])
+      : o.treeDeps;
   }
   if (report.needsUsers) {
     o.users = [];
@@ -79,7 +84,10 @@ export async function displayInfo(ctx: Ctx, info: DmInfo): Promise<boolean> {
   const o = row instanceof Promise ? await row : row;
   if (ctx.selectionCommand) {
     // -S applied to another command: run it for each selected device, print no row.
-    if (!ctx.report.selects(o)) return true;
+    if (ctx.report.needsReadAhead) o.readAhead = (await ctx.dm.readAhead(info.name)) ?? 0;
+    const selected = ctx.report.isSelected(o);
+    if (selected === null) return false;
+    if (!selected) return true;
     const { run } = await ctx.selectionCommand.load();
     return run({ ...ctx, cmd: ctx.selectionCommand, multipleDevices: true, report: undefined }, [o.name]);
   }

@@ -11,7 +11,8 @@ async function lsTargets(ctx: Ctx): Promise<boolean> {
   return processAll(ctx, [], async (c, _argv, entry) => {
     const st = await c.dm.task<{ info: DmInfo; targets: TargetStatus[] }>('status', 'tableStatus', { name: c.dm.unmangle(entry!.name) }, { type: 'info' }, 'ENXIO');
     if (!st) return false;
-    const matches = st.targets.some((t) => !has(c.sw, 'target') || t.type === c.sw.value.target);
+    // _status with ls_only: without --target a device matches even with no table.
+    const matches = !has(c.sw, 'target') || st.targets.some((t) => t.type === c.sw.value.target);
     if (!matches) return true;
     const name = c.dm.unmangle(entry!.name);
     if (!exec || has(c.sw, 'verbose')) c.out.print(`${name}\t(${st.info.major}, ${st.info.minor})\n`);
@@ -25,7 +26,7 @@ async function lsTargets(ctx: Ctx): Promise<boolean> {
 }
 
 export const run: CommandFn = async (ctx) => {
-  if ((has(ctx.sw, 'target') && ctx.sw.value.target) || (has(ctx.sw, 'exec') && ctx.sw.value.exec)) return lsTargets(ctx);
+  if ((has(ctx.sw, 'target') && ctx.sw.value.target !== undefined) || (has(ctx.sw, 'exec') && ctx.sw.value.exec !== undefined)) return lsTargets(ctx);
   if (has(ctx.sw, 'tree')) {
     const { displayTree } = await import('../tree.js');
     return displayTree(ctx);

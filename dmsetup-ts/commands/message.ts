@@ -17,9 +17,13 @@ export const run: CommandFn = async (ctx, argv) => {
     ctx.out.err('Invalid sector.');
     return false;
   }
-  // strtoull: a magnitude past 64 bits saturates, a '-' negates modulo 2^64.
+  // strtoull: a magnitude past 64 bits sets ERANGE (refused), a '-' negates modulo 2^64.
   const mag = BigInt(sectorArg.trim().replace(/^[+-]/, ''));
-  const sector = mag >= 1n << 64n ? (1n << 64n) - 1n : BigInt.asUintN(64, sectorArg.trim().startsWith('-') ? -mag : mag);
+  if (mag >= 1n << 64n) {
+    ctx.out.err('Invalid sector.');
+    return false;
+  }
+  const sector = BigInt.asUintN(64, sectorArg.trim().startsWith('-') ? -mag : mag);
   args = args.slice(1);
   if (args.length <= 0) ctx.out.err('No message supplied.');
   const reply = await ctx.dm.task<{ data?: string }>('message', 'targetMessage', dev, { sector, message: args.join(' ') });
