@@ -48,14 +48,31 @@ function uuidPrefix(uuid: string, separator: string): string {
   return i < 0 ? '' : uuid.slice(0, i);
 }
 
-/** dm_split_lvm_name: VG, LV and layer, split at single dashes (`--` is an escaped `-`); the layer keeps the rest. */
-function splitLvmName(n: string): [string, string, string] {
-  const parts: string[] = [''];
-  for (let i = 0; i < n.length; i++) {
-    if (n[i] === '-' && n[i + 1] === '-') { parts[parts.length - 1] += '-'; i++; } else if (n[i] === '-' && parts.length < 3) parts.push('');
-    else parts[parts.length - 1] += n[i];
+/**
+ * _unquote: a component up to the first dash that is followed by a character
+ * other than a dash (`--` is an escaped `-`, a dash at the very end is kept),
+ * and where the next component starts.
+ */
+function unquote(n: string, start: number): [string, number] {
+  let o = '';
+  let c = start;
+  while (c < n.length) {
+    if (c + 1 < n.length && n[c] === '-') {
+      if (n[c + 1] === '-') c++;
+      else break;
+    }
+    o += n[c];
+    c++;
   }
-  return [parts[0] ?? '', parts[1] ?? '', parts[2] ?? ''];
+  return [o, c < n.length ? c + 1 : c];
+}
+
+/** dm_split_lvm_name: VG, LV and layer, each unquoted in turn (the layer ends at its own first separator). */
+function splitLvmName(n: string): [string, string, string] {
+  const [vg, i] = unquote(n, 0);
+  const [lv, j] = unquote(n, i);
+  const [layer] = unquote(n, j);
+  return [vg, lv, layer];
 }
 
 /** _get_split_name: the subsystem from a uuid (up to separator); an LVM name is split into its parts. */

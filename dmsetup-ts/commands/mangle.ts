@@ -22,8 +22,16 @@ export const run: CommandFn = async (ctx, argv, names) => {
     }
   }
   const { Libdm } = await import('../libdm.js');
-  // dm_task_get_name_unmangled decodes \xNN; the mangled form is mangle_string's.
-  const wanted = target === 'none' ? new Libdm(ctx.out, 'auto').unmangle(info.name) : new Libdm(ctx.out, target).mangle(info.name);
+  // dmsetup runs mangle with the library's mode set to none: the names and uuid come back as the kernel has
+  // them, and dm_task_get_{name,uuid}_mangled mangle in that mode, which mangle_string takes as auto.
+  const form = (s: string) => (target === 'none' ? new Libdm(ctx.out, 'auto').unmangle(s) : new Libdm(ctx.out, 'auto').mangle(s));
+  const wanted = form(info.name);
+  // A UUID cannot be renamed: the device must be reactivated by hand.
+  if (form(info.uuid) !== info.uuid) {
+    ctx.out.err(`${info.name}: ${info.uuid}: UUID in incorrect form. `);
+    ctx.out.err('Unable to change device UUID. The device must be deactivated first.');
+    return false;
+  }
   if (wanted === info.name) {
     ctx.out.print(info.uuid ? `${info.name}: ${info.uuid}: name and UUID already in correct form\n` : `${info.name}: [no UUID]: name already in correct form\n`);
     return true;
