@@ -200,6 +200,37 @@ export class DmIoctl {
   }
 
   /** DM_DEV_RENAME (dev_rename + dm_hash_rename): a new name, or with setUuid a uuid for a device that has none. */
+  /**
+   * DM_DEV_SET_GEOMETRY (dev_set_geometry): "%lu %lu %lu %lu%c" read as
+   * the kernel's sscanf reads it (digits only, wrapping past 64 bits, a
+   * fifth item refused), cylinders up to 65535, heads and sectors up to 255;
+   * dm_set_geometry refuses a start beyond cylinders * heads * sectors.
+   */
+  devSetGeometry(ref: DevRef, geometry: string): DmInfo {
+    const md = this.find(ref);
+    const nums: bigint[] = [];
+    let i = 0, extra = false;
+    for (let n = 0; n < 4; n++) {
+      while (i < geometry.length && /\s/.test(geometry[i]!)) i++;
+      const m = /^[0-9]+/.exec(geometry.slice(i));
+      if (!m) break;
+      nums.push(BigInt.asUintN(64, BigInt(m[0])));
+      i += m[0].length;
+    }
+    if (nums.length === 4 && i < geometry.length) extra = true; // %c took a character
+    const [cyl, heads, sectors, start] = nums;
+    if (nums.length !== 4 || extra || cyl! > 65535n || heads! > 255n || sectors! > 255n) {
+      this.log.err('Unable to interpret geometry settings.');
+      throw new KernelError('EINVAL');
+    }
+    if (start! > cyl! * heads! * sectors!) {
+      this.kernel.klog.prefixed('core').err('Start sector is beyond the geometry limits.');
+      throw new KernelError('EINVAL');
+    }
+    md.geometry = { cylinders: Number(cyl), heads: Number(heads), sectors: Number(sectors), start: start! };
+    return this.info(md);
+  }
+
   devRename(ref: DevRef, newValue: string, setUuid = false): DmInfo {
     if (!newValue || newValue.length > (setUuid ? DM_UUID_LEN - 1 : DM_NAME_LEN - 1)) {
       this.log.warn('Invalid new mapped device name or uuid string supplied.');

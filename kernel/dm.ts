@@ -83,6 +83,8 @@ export class MappedDevice implements BlockDevice {
   openCount = 0;
   /** The queue limits of the live table (dm_table_set_restrictions). */
   limits: QueueLimits = stackingLimits();
+  /** md->geometry (DM_DEV_SET_GEOMETRY; HDIO_GETGEO), none until set. */
+  geometry?: { cylinders: number; heads: number; sectors: number; start: bigint };
   /** bdi->ra_pages, what BLKRAGET reports (in pages). */
   raPages = readaheadPages(this.limits);
   /** md->stats: the @stats_* regions and their counters. */

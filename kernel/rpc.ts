@@ -52,6 +52,7 @@ const OP_TABLE: Record<string, Op> = {
   devCreate: (k, a) => r(k.dmIoctl.devCreate(String(a.name), a.uuid ? String(a.uuid) : '', a.minor as number | undefined)),
   devRemove: async (k, a) => r(await k.dmIoctl.devRemove(ref(a), Boolean(a.deferred))),
   removeAll: async (k) => { await k.dmIoctl.removeAll(); return r(true); },
+  devSetGeometry: (k, a) => r(k.dmIoctl.devSetGeometry(ref(a), String(a.geometry))),
   devRename: (k, a) => r(k.dmIoctl.devRename(ref(a), String(a.newValue), Boolean(a.setUuid))),
   devSuspend: async (k, a) => r(await k.dmIoctl.devSuspend(ref(a), Boolean(a.noflush))),
   devResume: async (k, a) => r(await k.dmIoctl.devResume(ref(a), Boolean(a.noflush))),
