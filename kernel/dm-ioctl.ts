@@ -108,9 +108,9 @@ export class DmIoctl {
       major: md.major,
       minor: md.minor,
       suspended: md.suspended,
-      // __dev_status: get_disk_ro() (set_disk_ro from the live table's mode, or bd_read_only
-      // set by BLKROSET), or the queried table's own mode.
-      readOnly: bdevReadOnly(md) || (inactive ? (md.inactive?.readOnly ?? false) : md.readOnly),
+      // __dev_status: with a live table, get_disk_ro() (set_disk_ro from the live table's mode, or
+      // bd_read_only set by BLKROSET); with DM_QUERY_INACTIVE_TABLE_FLAG only the inactive table's own mode.
+      readOnly: inactive ? (md.inactive?.readOnly ?? false) : md.live !== null && (bdevReadOnly(md) || md.readOnly),
       livePresent: md.live !== null,
       inactivePresent: md.inactive !== null,
       deferredRemove: md.deferredRemove,
