@@ -203,6 +203,10 @@ export class LoopDevice implements BlockDevice {
   }
 
   submitBio(bio: Bio): void {
+    // submit_bio_noacct: a queue without a volatile write cache (QUEUE_FLAG_WC,
+    // which only loop_configure sets) ends an empty flush at once, successfully;
+    // an unattached loop device never sees it.
+    if (!this.attached && bio.isEmptyFlush()) { this.clock.defer(() => bioEndio(bio, 0)); return; }
     // On the real clock, large reads and writes go to the thread pool (as
     // loop's lo_rw_aio or its workers do), so both legs of a mirror and the
     // next request proceed in parallel. Small ones cost less than a trip to
