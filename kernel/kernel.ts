@@ -1,6 +1,7 @@
 // One emulated kernel: clock, log, block devices, device-mapper. Everything the
 // daemon serves and the in-process library API use. Owns no CLI text.
 
+import { Vmalloc } from './mm.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RealClock, VirtualClock, type Clock } from './clock.js';
@@ -44,6 +45,8 @@ export class Kernel {
   readonly devfs = new DevFs();
   /** dm_get_device's name resolution. */
   readonly devLookup = new DevLookup(this);
+  /** The machine's vmalloc areas (kernel/mm.ts): large target allocations are bounded by its RAM. */
+  readonly vmalloc = new Vmalloc();
   private readonly loops = new Map<number, LoopDevice>();
   /** The patches this kernel was built with (name -> applied); fixed at boot. */
   readonly patches: ReadonlyMap<string, boolean>;

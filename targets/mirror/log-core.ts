@@ -73,7 +73,26 @@ export class CoreLog implements DirtyLog {
     this.regionSize = args.regionSize;
     this.regionCount = args.regionCount;
     this.sync = args.sync;
-    const words = bitsetBytes(args.regionCount) / 4;
+    const bytes = bitsetBytes(args.regionCount);
+    const words = bytes / 4;
+    // create_log_context: vmalloc the bitsets (a disk log's clean bits are in its buffer), each failure undone.
+    const vm = ti.kernel.vmalloc;
+    if (!cleanBits && !vm.alloc(bytes)) {
+      dmLogWarn(ti, "couldn't allocate clean bitset");
+      throw new LogCtrError(-12);
+    }
+    if (!vm.alloc(bytes)) {
+      if (!cleanBits) vm.free(bytes);
+      dmLogWarn(ti, "couldn't allocate sync bitset");
+      throw new LogCtrError(-12);
+    }
+    if (!vm.alloc(bytes)) {
+      vm.free(bytes);
+      if (!cleanBits) vm.free(bytes);
+      dmLogWarn(ti, "couldn't allocate sync bitset");
+      throw new LogCtrError(-12);
+    }
+    this.vmallocBytes = (cleanBits ? 2 : 3) * bytes;
     this.cleanBits = cleanBits ?? new Uint32Array(words);
     this.cleanBits.fill(0xffffffff);
     this.syncBits = new Uint32Array(words);
@@ -82,10 +101,19 @@ export class CoreLog implements DirtyLog {
     this.recoveringBits = new Uint32Array(words);
   }
 
+  /** The vmalloc'd bytes this log holds, given back once by dtr. */
+  private vmallocBytes = 0;
+
+  /** vfree of the bitsets (core_dtr, destroy_log_context). */
+  protected freeBitsets(): void {
+    this.ti.kernel.vmalloc.free(this.vmallocBytes);
+    this.vmallocBytes = 0;
+  }
+
   protected logSetBit(bs: Uint32Array, bit: number): void { setBit(bs, bit); this.touchedCleaned = true; }
   protected logClearBit(bs: Uint32Array, bit: number): void { clearBit(bs, bit); this.touchedDirtied = true; }
 
-  dtr(): void {}
+  dtr(): void { this.freeBitsets(); }
   getRegionSize(): number { return this.regionSize; }
   resume(): number | Promise<number> { this.syncSearch = 0; return 0; }
   isClean(region: number): number { return testBit(this.cleanBits, region); }

@@ -137,7 +137,15 @@ class DiskLog extends CoreLog {
 
   postsuspend(): Promise<number> { return this.flush(); }
 
-  override dtr(): void { /* the device goes with the table */ }
+  /** disk_dtr: the buffer and the bitsets are freed (the device goes with the table). */
+  override dtr(): void {
+    if (this.headerFreed) return;
+    this.headerFreed = true;
+    this.ti.kernel.vmalloc.free(this.diskHeader.length);
+    this.freeBitsets();
+  }
+
+  private headerFreed = false;
 
   override status(type: 'info' | 'table' | 'ima'): string {
     if (type === 'info') {
@@ -169,6 +177,16 @@ export const diskLogType: DirtyLogType = {
       dmLogWarn(ti, `log device ${dev.name} too small: need ${bufSize} bytes`);
       throw new LogCtrError();
     }
-    return new DiskLog(diskLogType, ti, args, dev, Buffer.alloc(bufSize), flushCallback);
+    const vm = ti.kernel.vmalloc;
+    if (!vm.alloc(bufSize)) {
+      dmLogWarn(ti, "couldn't allocate disk log buffer");
+      throw new LogCtrError(-12);
+    }
+    try {
+      return new DiskLog(diskLogType, ti, args, dev, Buffer.alloc(bufSize), flushCallback);
+    } catch (e) {
+      vm.free(bufSize);
+      throw e;
+    }
   },
 };

@@ -14,7 +14,7 @@ import { RatelimitSite, type DmLogger } from '../../kernel/klog.js';
 import { scheduleWork, flushWork, WorkStruct, Workqueue } from '../../kernel/workqueue.js';
 import { dmDirtyLogCreate, EWOULDBLOCK, type DirtyLog } from './dirty-log.js';
 import { mirrorHooks, type MirrorHooks } from './patches.js';
-import { DM_RH_CLEAN, DM_RH_DIRTY, DM_RH_NOSYNC, DM_RH_RECOVERING, RegionHash, isFlushOrDiscard, type Region } from './region-hash.js';
+import { DM_RH_CLEAN, DM_RH_DIRTY, DM_RH_NOSYNC, DM_RH_RECOVERING, RegionHash, RegionHashNoMem, isFlushOrDiscard, type Region } from './region-hash.js';
 
 /** Maximum number of regions recovered in parallel. */
 const MAX_RECOVERY = 1;
@@ -104,11 +104,17 @@ export class MirrorSet implements Target {
     this.log = ti.logger('raid1');
     this.hooks = mirrorHooks(ti.kernel);
     this.kmirrordWq = new Workqueue(ti.kernel.clock, 'kmirrord');
-    this.rh = new RegionHash({
-      dispatchBios: (bios) => { for (const b of bios) this.queueBio(b, ReqOp.WRITE); },
-      wakeupWorkers: () => this.wakeupMirrord(),
-      wakeupAllRecoveryWaiters: () => this.recoveryStopped.wakeAll(),
-    }, ti.beginSector, MAX_RECOVERY, dl, regionSize, this.nrRegions);
+    try {
+      this.rh = new RegionHash({
+        dispatchBios: (bios) => { for (const b of bios) this.queueBio(b, ReqOp.WRITE); },
+        wakeupWorkers: () => this.wakeupMirrord(),
+        wakeupAllRecoveryWaiters: () => this.recoveryStopped.wakeAll(),
+      }, ti.beginSector, MAX_RECOVERY, dl, regionSize, this.nrRegions, ti.kernel);
+    } catch (e) {
+      // alloc_context: the mirror ctr then fails with -ENOMEM.
+      if (e instanceof RegionHashNoMem) throw new CtrError('Error creating dirty region hash', 'ENOMEM');
+      throw e;
+    }
   }
 
   get dirtyLog(): DirtyLog { return this.rh.log; }
@@ -520,6 +526,7 @@ export class MirrorSet implements Target {
     void this.kmirrordWq.destroy().then(async () => {
       this.dead = true;
       await flushWork(this.triggerEventWork);
+      this.rh.destroy();
       this.dirtyLog.dtr();
     });
   }
@@ -641,6 +648,8 @@ export const mirrorTarget: TargetType = {
       argv = argv.slice(used);
       if (argv.length) throw new CtrError('Too many mirror arguments');
     } catch (e) {
+      // free_context (the region hash), then the log.
+      (ms as MirrorSet | null)?.rh.destroy();
       dl.dtr();
       throw e;
     }

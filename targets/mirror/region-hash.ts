@@ -4,6 +4,7 @@
 
 import { ReqOp, REQ_PREFLUSH, type Bio } from '../../kernel/bio.js';
 import type { DirtyLog } from './dirty-log.js';
+import type { Kernel } from '../../kernel/kernel.js';
 
 export const DM_RH_CLEAN = 0x01;
 export const DM_RH_DIRTY = 0x02;
@@ -40,6 +41,14 @@ export function isFlushOrDiscard(bio: Bio): boolean {
   return isPreflush(bio) || bio.op === ReqOp.DISCARD;
 }
 
+/** sizeof(struct list_head): one hash bucket. */
+const LIST_HEAD_BYTES = 16;
+
+/** dm_region_hash_create returned ERR_PTR(-ENOMEM). */
+export class RegionHashNoMem extends Error {
+  constructor() { super('region hash: -ENOMEM'); }
+}
+
 export class RegionHash {
   readonly regionShift: number;
   private readonly hash = new Map<number, Region>();
@@ -53,11 +62,34 @@ export class RegionHash {
   recoveryInFlight = 0;
   flushFailure = false;
 
+  /** The bucket array's bytes (vmalloc'd in the kernel; the entries here live in a Map). */
+  private bucketBytes: number;
+
+  /**
+   * dm_region_hash_create: sizes its hash from the region count (buckets of a
+   * list_head each) and vmallocs them; throws RegionHashNoMem when it cannot.
+   */
   constructor(private readonly owner: RegionHashOwner, readonly targetBegin: number, readonly maxRecovery: number,
-    readonly log: DirtyLog, readonly regionSize: number, readonly nrRegions: number) {
+    readonly log: DirtyLog, readonly regionSize: number, readonly nrRegions: number, private readonly kernel: Kernel) {
+    // unsigned max_buckets = nr_regions >> 6; the first power of two from 128 not below it, halved.
+    const maxBuckets = Math.floor(nrRegions / 64) >>> 0;
+    let nrBuckets = 128;
+    while (nrBuckets < maxBuckets) nrBuckets *= 2;
+    nrBuckets /= 2;
+    this.bucketBytes = nrBuckets * LIST_HEAD_BYTES;
+    if (!kernel.vmalloc.alloc(this.bucketBytes)) {
+      kernel.klog.prefixed('region hash').err('unable to allocate region hash bucket memory');
+      throw new RegionHashNoMem();
+    }
     // __ffs(region_size): the kernel shifts by the lowest set bit, so a region size
     // that is no power of two (a userspace log may answer one) maps sectors by that.
     this.regionShift = Math.log2(regionSize & -regionSize);
+  }
+
+  /** dm_region_hash_destroy: the buckets are freed (once). */
+  destroy(): void {
+    this.kernel.vmalloc.free(this.bucketBytes);
+    this.bucketBytes = 0;
   }
 
   /** dm_rh_bio_to_region: (sector - target_begin) >> region_shift. */
