@@ -82,6 +82,11 @@ export class KcopydClient {
     const buf = this.getBuffer(count);
     try {
       const data = buf.subarray(0, count * 512);
+      // kcopyd_get_pages takes fresh pages (alloc_pl; the reserve only when that
+      // fails), zeroed by Debian's init_on_alloc: where a read fails, what is
+      // written under DM_KCOPYD_IGNORE_ERROR is zeros. Without the flag such a
+      // chunk is never written, so the reused buffer needs no clearing.
+      if (job.ignoreError) data.fill(0);
       const r = await dmIo(ReqOp.READ, 0, [{ bdev: job.from.bdev, sector: job.from.sector + offset, count }], data);
       let readErr = 0, writeErr = 0;
       if (r) readErr = 1;
@@ -104,8 +109,6 @@ export class KcopydClient {
       const b = this.free[i]!;
       if (b.length >= bytes) { this.free.splice(i, 1); return b; }
     }
-    // Zeroed once: a chunk whose read failed under DM_KCOPYD_IGNORE_ERROR is
-    // still written (the kernel writes its pool pages as they are).
     return Buffer.alloc(bytes);
   }
 }
