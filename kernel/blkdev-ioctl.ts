@@ -55,6 +55,8 @@ export class BlockDeviceFile {
       case 'BLKSECTGET': return DEF_MAX_SECTORS;
       case 'BLKBSZGET': return this.blockSize;
       case 'BLKBSZSET':
+        // blkdev_bszset: without an exclusive open of its own, the caller must be able to claim the device.
+        if (bdev.bdHolders) throw new KernelError('EBUSY');
         // set_blocksize: a power of two from the logical block size up to a page.
         if (arg < (bdev.logicalBlockSize ?? SECTOR_SIZE) || arg > PAGE_SIZE || (arg & (arg - 1)) !== 0) throw new KernelError('EINVAL');
         this.blockSize = arg;

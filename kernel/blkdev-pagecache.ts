@@ -60,7 +60,7 @@ function blockSize(bytes: number): number {
 const toErrno = (s: BlkStatus): Errno => (s === 'DM_REQUEUE' || s === 0 ? 'EIO' : s);
 
 /** One open file on a block device: its page cache and readahead state. */
-class BdevFile {
+export class BdevFile {
   readonly size: number;
   readonly bsize: number;
   private readonly pages = new Map<number, Page>();
@@ -145,9 +145,12 @@ class BdevFile {
 
   // ---- close ---------------------------------------------------------------
 
-  /** Last close: write back every dirty block, wait, log failures, drop the cache. */
-  async close(): Promise<void> {
-    const writes: Promise<void>[] = [];
+  /**
+   * Write back every dirty block (one WRITE|SYNC bio each, all submitted,
+   * then waited for), logging each failure; true if any failed.
+   */
+  async writeback(): Promise<boolean> {
+    const writes: Promise<boolean>[] = [];
     for (const index of [...this.pages.keys()].sort((a, b) => a - b)) {
       const p = this.pages.get(index)!;
       for (let b = 0; b < this.blocksPerPage; b++) {
@@ -155,10 +158,18 @@ class BdevFile {
         p.dirty[b] = false;
         const data = p.data.subarray(b * this.bsize, (b + 1) * this.bsize);
         const bio = userBio(ReqOp.WRITE, this.bdev, this.blockSector(index, b), data, REQ_SYNC);
-        writes.push(submitBioWait(bio).then((s) => { if (s) this.bufferIoError(index, b, 'lost async page write'); }));
+        writes.push(submitBioWait(bio).then((s) => {
+          if (s) this.bufferIoError(index, b, 'lost async page write');
+          return s !== 0;
+        }));
       }
     }
-    await Promise.all(writes);
+    return (await Promise.all(writes)).some(Boolean);
+  }
+
+  /** Last close: write back every dirty block, wait, log failures, drop the cache. */
+  async close(): Promise<void> {
+    await this.writeback();
     this.pages.clear();
   }
 

@@ -32,6 +32,8 @@ export interface BlockDevice {
   readonly logicalBlockSize?: number;
   /** GENHD_FL_NO_PART cleared: the disk scans partitions (a loop device with LO_FLAGS_PARTSCAN). */
   readonly partscan?: boolean;
+  /** bd_holders: exclusive openers (each device-mapper device whose tables use it, bd_prepare_to_claim's test). */
+  bdHolders?: number;
   /** The log of the kernel the device belongs to (printk is global there; here each emulated kernel has its own). */
   readonly klog?: KernelLog;
 }

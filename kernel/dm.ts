@@ -128,7 +128,10 @@ export class MappedDevice implements BlockDevice {
   /** dm_get_table_device: a device opened once per mapped device, shared by its tables. */
   getTableDevice(bdev: BlockDevice): void {
     const n = this.tableDevices.get(bdev) ?? 0;
-    if (n === 0) bdev.open();
+    if (n === 0) {
+      bdev.open(); // FMODE_EXCL: dm claims the device
+      bdev.bdHolders = (bdev.bdHolders ?? 0) + 1;
+    }
     this.tableDevices.set(bdev, n + 1);
   }
 
@@ -136,7 +139,10 @@ export class MappedDevice implements BlockDevice {
     const n = this.tableDevices.get(bdev) ?? 0;
     if (n <= 1) {
       this.tableDevices.delete(bdev);
-      if (n === 1) bdev.close();
+      if (n === 1) {
+        bdev.bdHolders = (bdev.bdHolders ?? 1) - 1;
+        bdev.close();
+      }
     } else this.tableDevices.set(bdev, n - 1);
   }
 

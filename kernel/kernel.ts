@@ -14,6 +14,7 @@ import { Registry } from './registry.js';
 import { DevFs } from './devfs.js';
 import { DevLookup, scanMajorMinor } from './dev-lookup.js';
 import type { TargetType } from './dm-target.js';
+import type { MappedDevice } from './dm.js';
 
 export interface KernelOptions {
   /** Run on a virtual clock that advances only when nothing else can run. */
@@ -143,6 +144,20 @@ export class Kernel {
     m = /^\/dev\/mapper\/(.+)$/.exec(path);
     if (m) return this.dmIoctl.deviceByName(m[1]!);
     return undefined;
+  }
+
+  /**
+   * The block device open(2) reaches at a /dev path: /dev/mapper/NAME only
+   * where its node was made (dmsetup makes it at the first resume), and a dm
+   * device only once its first table made the gendisk (ENXIO before).
+   */
+  openDevPath(path: string): BlockDevice {
+    const m = /^\/dev\/mapper\/(.+)$/.exec(path);
+    if (m && !this.devfs.has(m[1]!)) throw new KernelError('ENOENT');
+    const bdev = this.lookupDevPath(path);
+    if (!bdev) throw new KernelError(m ? 'ENXIO' : 'ENOENT');
+    if (bdev.major === DM_MAJOR && !(bdev as MappedDevice).hasDisk) throw new KernelError('ENXIO');
+    return bdev;
   }
 
   /** Stop every device, as at shutdown: tables are destructed, logs flushed where they can be. */

@@ -28,7 +28,12 @@ export interface LoopConfig {
   directIo?: boolean;
   /** LO_FLAGS_PARTSCAN. */
   partscan?: boolean;
+  /** lo_file_name as LOOP_SET_STATUS64 gives it (at most LO_NAME_SIZE - 1 bytes kept; absent: the file's real path). */
+  fileName?: string;
 }
+
+/** LO_NAME_SIZE: lo_file_name's size, its NUL included. */
+const LO_NAME_SIZE = 64;
 
 /** blk_validate_block_size: a power of two from 512 to the page size. */
 function validBlockSize(bsize: number): boolean {
@@ -66,6 +71,10 @@ export class LoopDevice implements BlockDevice {
   openCount = 0;
   /** The backing file while attached. */
   file: string | null = null;
+  /** bd_holders (block.ts). */
+  bdHolders = 0;
+  /** lo_file_name: the name the attaching program gave (LOOP_GET_STATUS64 reports it). */
+  fileName = '';
   readOnly = false;
   bdReadOnly = false;
   /** The gendisk's default read-ahead, VM_READAHEAD_PAGES (128 KiB). */
@@ -102,6 +111,8 @@ export class LoopDevice implements BlockDevice {
     const config: LoopConfig = typeof readOnlyOrConfig === 'boolean' ? { readOnly: readOnlyOrConfig } : readOnlyOrConfig;
     let readOnly = config.readOnly ?? false;
     if (this.attached) throw new KernelError('EBUSY');
+    // loop_configure: bd_prepare_to_claim fails while someone holds the device exclusively (a dm table).
+    if (this.bdHolders) throw new KernelError('EBUSY');
     if (config.blockSize && !validBlockSize(config.blockSize)) throw new KernelError('EINVAL');
     // losetup's open of the backing file (O_RDWR, else O_RDONLY on EROFS/EACCES): its errno as it is.
     const openError = (e: unknown) => {
@@ -124,6 +135,7 @@ export class LoopDevice implements BlockDevice {
     }
     this.fd = fd;
     this.file = fs.realpathSync(file);
+    this.fileName = Buffer.from(config.fileName ?? this.file).subarray(0, LO_NAME_SIZE - 1).toString();
     this.readOnly = readOnly;
     this.offset = config.offset ?? 0;
     this.sizelimit = config.sizelimit ?? 0;
@@ -191,6 +203,19 @@ export class LoopDevice implements BlockDevice {
     this.partscan = this.directIo = false;
     this.logicalBlockSize = 512;
     this.sectors = 0;
+  }
+
+  /**
+   * LOOP_CLR_FD (loop_clr_fd): a device someone else holds open (a dm table,
+   * say) is only marked for auto-clear, and detaches at its last close.
+   */
+  clrFd(): void {
+    if (!this.attached) throw new KernelError('ENXIO');
+    if (this.openCount > 0) {
+      this.autoclear = true;
+      return;
+    }
+    this.detach();
   }
 
   open(): void { this.openCount++; }

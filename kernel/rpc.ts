@@ -8,6 +8,7 @@ import { KernelError, isErrno } from './errno.js';
 import { packRecords } from './protocol.js';
 import { blkdevRead, blkdevWrite } from './blkdev-io.js';
 import { bufferedRead, bufferedWrite } from './blkdev-pagecache.js';
+import { openBlockDevice, type FileTable } from './blkdev-file.js';
 import { formatLogLine } from './klog.js';
 import { BlockDeviceFile, type BlkIoctl } from './blkdev-ioctl.js';
 import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
@@ -16,10 +17,11 @@ import type { DevRef, TargetSpec } from './dm-ioctl.js';
 import type { Kernel } from './kernel.js';
 import type { LoopDevice } from './loop.js';
 import { sysBlockReaddir } from './sysfs.js';
+import { vfsLookup } from './vfs.js';
 
 export interface RpcReply { result?: unknown; payload?: Buffer }
 type Args = Record<string, unknown>;
-type Op = (k: Kernel, a: Args, payload: Buffer | null) => RpcReply | Promise<RpcReply>;
+type Op = (k: Kernel, a: Args, payload: Buffer | null, files: FileTable) => RpcReply | Promise<RpcReply>;
 
 const ref = (a: Args): DevRef => (a.ref ?? {}) as DevRef;
 
@@ -122,9 +124,7 @@ const OP_TABLE: Record<string, Op> = {
    * results so far and, at the first failing one, its errno.
    */
   blkdevIoctls: (k, a) => {
-    const bdev = k.lookupDevPath(String(a.path));
-    if (!bdev) throw new KernelError('ENOENT');
-    if (bdev.major === DM_MAJOR && !(bdev as MappedDevice).hasDisk) throw new KernelError('ENXIO'); // no gendisk before the first table
+    const bdev = k.openDevPath(String(a.path));
     const file = new BlockDeviceFile(bdev);
     const results: (string | null)[] = [];
     for (const c of a.cmds as { cmd: BlkIoctl; arg?: number }[]) {
@@ -144,6 +144,7 @@ const OP_TABLE: Record<string, Op> = {
     const l = k.loopAttach(a.number as number | undefined, path.resolve(String(a.file)), {
       readOnly: Boolean(a.readOnly), offset: Number(a.offset ?? 0), sizelimit: Number(a.sizelimit ?? 0),
       blockSize: Number(a.blockSize ?? 0), directIo: Boolean(a.directIo), partscan: Boolean(a.partscan),
+      fileName: typeof a.fileName === 'string' ? a.fileName : undefined,
     });
     return r({ number: l.minor });
   },
@@ -155,11 +156,11 @@ const OP_TABLE: Record<string, Op> = {
   loopDetach: (k, a) => {
     const l = k.loop(Number(a.number));
     if (!l) throw new KernelError('ENXIO');
-    l.detach();
+    l.clrFd();
     return r(null);
   },
   loopList: (k) => r(k.loopDevices().filter((l) => l.attached).map((l) => ({
-    number: l.minor, file: l.file, sizeSectors: l.sizeSectors(), readOnly: l.readOnly, autoclear: l.autoclear,
+    number: l.minor, file: l.file, fileName: l.fileName, sizeSectors: l.sizeSectors(), readOnly: l.readOnly, autoclear: l.autoclear,
     offset: l.offset, sizelimit: l.sizelimit, partscan: l.partscan, directIo: l.directIo, logicalBlockSize: l.logicalBlockSize,
   }))),
   loopExists: (k, a) => r(k.loop(Number(a.number)) !== undefined),
@@ -182,6 +183,34 @@ const OP_TABLE: Record<string, Op> = {
     const res = await read(blockDevice(k, String(a.dev)), Number(a.sector), Number(a.count), Number(a.bs ?? 1 << 20));
     return { result: { bytes: res.bytes, error: res.error }, payload: res.data };
   },
+
+  /** What is at a path of /dev, /sys or /proc that tells about block devices (kernel/vfs.ts); ENOENT: nothing. */
+  vfsLookup: (k, a) => {
+    const node = vfsLookup(k, String(a.path));
+    if (!node) throw new KernelError('ENOENT');
+    return r(node);
+  },
+
+  // ---- open files on block devices (kernel/blkdev-file.ts), as dd holds them ----
+  /** open(PATH, O_RDONLY or O_WRONLY [| O_DIRECT]): {fd, size} (size in bytes). */
+  bdevOpen: (k, a, _p, files) => {
+    const file = openBlockDevice(k.openDevPath(String(a.path)), k.klog, Boolean(a.write), Boolean(a.direct));
+    return r({ fd: files.install(file), size: file.size });
+  },
+  /** fcntl(F_SETFL) of O_DIRECT. */
+  bdevSetDirect: (_k, a, _p, files) => { files.get(Number(a.fd)).direct = Boolean(a.direct); return r(null); },
+  /** pread: {error?} and the bytes read (none at the end of the device). */
+  bdevRead: async (_k, a, _p, files) => {
+    const res = await files.get(Number(a.fd)).read(Number(a.pos), Number(a.len), Boolean(a.aligned));
+    return typeof res === 'string' ? r({ error: res }) : { result: {}, payload: res };
+  },
+  /** pwrite of the payload: {bytes} or {error}. */
+  bdevWrite: async (_k, a, payload, files) => {
+    const res = await files.get(Number(a.fd)).write(Number(a.pos), payload ?? Buffer.alloc(0), Boolean(a.aligned));
+    return r(typeof res === 'string' ? { error: res } : { bytes: res });
+  },
+  bdevFsync: async (_k, a, _p, files) => r({ error: await files.get(Number(a.fd)).fsync() }),
+  bdevClose: async (_k, a, _p, files) => { await files.close(Number(a.fd)); return r(null); },
 
   // ---- the NBD export (kernel/nbd.ts) ----
   /** Where clients reach a device over NBD: {socket, port?, sizeBytes}; tcp: also listen on 127.0.0.1:tcp (0: any port). */
@@ -208,10 +237,11 @@ const OP_TABLE: Record<string, Op> = {
 export const OPS: ReadonlyMap<string, Op> = new Map(Object.entries(OP_TABLE));
 
 /** Run one operation; args as kernel/rpc-args.ts checked them. */
-export async function dispatch(k: Kernel, op: string, args: Args, payload: Buffer | null): Promise<RpcReply> {
+/** One request of the process whose open files are `files`. */
+export async function dispatch(k: Kernel, op: string, args: Args, payload: Buffer | null, files: FileTable): Promise<RpcReply> {
   const fn = OPS.get(op);
   if (!fn) throw new KernelError('ENOSYS', `unknown operation ${op}`);
-  return fn(k, args, payload);
+  return fn(k, args, payload, files);
 }
 
 export function errnoOf(e: unknown): string {

@@ -9,6 +9,7 @@ import { checkRequest } from './rpc-args.js';
 import { privacyProblem } from './runtime-dir.js';
 import { dispatch, errnoOf } from './rpc.js';
 import { KernelError } from './errno.js';
+import { FileTable } from './blkdev-file.js';
 import type { Kernel } from './kernel.js';
 
 export interface KernelServer { close(): Promise<void> }
@@ -23,6 +24,8 @@ export function serve(kernel: Kernel, server: net.Server, onStop: () => void, gu
   server.on('connection', (sock) => {
     if (refused(kernel, sock, guard)) return;
     const reader = new FrameReader<unknown>({ head: MAX_HEAD_BYTES, payload: MAX_PAYLOAD_BYTES });
+    // The connection is a process: its open files are closed when it goes (after its last request).
+    const files = new FileTable();
     let chain = Promise.resolve();
     sock.on('data', (chunk) => {
       let frames;
@@ -38,6 +41,9 @@ export function serve(kernel: Kernel, server: net.Server, onStop: () => void, gu
       }
     });
     sock.on('error', () => undefined);
+    sock.on('close', () => {
+      chain = chain.then(() => files.closeAll()).catch((e) => internalError(kernel, 'closing the files of a connection', e));
+    });
 
     const reply = (head: Response, payload: Buffer | null = null) => {
       if (!sock.destroyed && sock.writable) writeFrame(sock, head, payload);
@@ -60,7 +66,7 @@ export function serve(kernel: Kernel, server: net.Server, onStop: () => void, gu
         return;
       }
       try {
-        const r = await dispatch(kernel, req.op, req.args, f.payload);
+        const r = await dispatch(kernel, req.op, req.args, f.payload, files);
         reply({ ok: true, result: r.result ?? null }, r.payload ?? null);
       } catch (e) {
         const errno = errnoOf(e);
