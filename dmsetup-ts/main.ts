@@ -6,6 +6,15 @@
 import * as path from 'node:path';
 import { OWN_COMMANDS, ownCommand, wantsHelp } from './own-commands.js';
 
+// A reader that went away (`dmsetup version | head -1`): the real command dies
+// of SIGPIPE there, silently (the shell sees 128 + 13).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const prog = process.env.DMSETUP_TS_PROG || path.basename(process.argv[1] ?? 'dmsetup-ts').replace(/\.c?js$/, '').replace(/^(main|bin|cli)$/, 'dmsetup-ts');

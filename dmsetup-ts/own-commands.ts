@@ -17,6 +17,7 @@ export interface OwnCommand {
 export const OWN_COMMANDS: Record<string, OwnCommand> = {
   losetup: { summary: 'loop devices over files (util-linux losetup\'s options)', load: () => import('./losetup.js'), ownHelp: true },
   blockdev: { summary: 'block device ioctls: sizes, read-only, read-ahead (util-linux blockdev\'s commands)', load: () => import('./blockdev.js'), ownHelp: true },
+  busybox: { summary: 'the oracle VM\'s BusyBox losetup, blockdev and dd over the emulated kernel (the scenarios\' userland)', load: () => import('./busybox/index.js'), ownHelp: true },
   io: { summary: 'read or write a block device (as dd iflag/oflag=direct)', load: () => import('./io.js') },
   nbd: { summary: 'export a block device over NBD (for real tools: nbd-client, qemu-img, nbdcopy)', load: () => import('./nbd.js') },
   dmesg: { summary: 'the emulated kernel\'s log', load: () => import('./dmesg.js') },

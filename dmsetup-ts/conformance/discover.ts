@@ -19,6 +19,30 @@ export interface Scenario {
   readonly timed: boolean;
   /** The node count its folder's NODES file declares (a cluster scenario), if any. */
   readonly nodes?: number;
+  /** The commands its folder's UTIL-LINUX file says its VM had from util-linux instead of BusyBox. */
+  readonly utilLinux?: string[];
+}
+
+/**
+ * A folder's commands that were util-linux's, not BusyBox's, on the VM that
+ * recorded its goldens (one a line, `#` starts a comment): losetup, blockdev.
+ */
+export const UTIL_LINUX_FILE = 'UTIL-LINUX';
+const UTIL_LINUX_COMMANDS = ['losetup', 'blockdev'];
+
+/** The commands DIR/UTIL-LINUX names, or undefined without one; an unknown one is a UsageError. */
+export function declaredUtilLinux(dir: string): string[] | undefined {
+  const file = path.join(dir, UTIL_LINUX_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const words = text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
+  const bad = words.find((w) => !UTIL_LINUX_COMMANDS.includes(w));
+  if (bad !== undefined) throw new UsageError(`${file}: ${bad}: not one of ${UTIL_LINUX_COMMANDS.join(', ')}`);
+  return words;
 }
 
 /** A folder's node count for its scenarios: one line, the number (`#` starts a comment). */
@@ -99,9 +123,11 @@ function isTimed(script: string): boolean {
 
 function locate(script: string, expectedDir?: string): Scenario {
   const nodes = declaredNodes(path.dirname(script));
+  const utilLinux = declaredUtilLinux(path.dirname(script));
   return {
     name: path.basename(script, '.sh'), script, ...findGolden(script, expectedDir), timed: isTimed(script),
     ...(nodes === undefined ? {} : { nodes }),
+    ...(utilLinux === undefined ? {} : { utilLinux }),
   };
 }
 

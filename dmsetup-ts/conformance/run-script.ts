@@ -3,7 +3,8 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { disposeSandbox, type Sandbox } from './sandbox.js';
+import * as path from 'node:path';
+import { ASH_FUNCTIONS, disposeSandbox, type Sandbox } from './sandbox.js';
 
 export interface ScriptRun {
   /** Combined stdout and stderr, in the order printed (so far, if it timed out). */
@@ -21,12 +22,43 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Like the oracle's init: `( . prelude.sh; . scenario.sh ) 2>&1` in the empty
- * working directory. sh leads its own process group; on timeout, and after it
- * exits (stray background jobs), the whole group is killed, then the
- * scenario's emulated kernel is stopped.
+ * working directory, under the VM's shell on a terminal where this machine
+ * can give both (see runShell). sh leads its own process group; on timeout,
+ * and after it exits (stray background jobs), the whole group is killed, then
+ * the scenario's emulated kernel is stopped.
  */
 export async function runScript(sandbox: Sandbox, script: string, prelude: string, timeoutMs: number): Promise<ScriptRun> {
-  return runShell(sandbox, [prelude, script], timeoutMs, {}, ['kernel', 'stop']);
+  return runShell(sandbox, [prelude, script], timeoutMs, {}, ['kernel', 'stop'], true);
+}
+
+/** util-linux script(1), which runs a command on a new pseudo-terminal, if this machine has it. */
+function findScript(): string | undefined {
+  for (const f of ['/usr/bin/script', '/bin/script']) {
+    try {
+      fs.accessSync(f, fs.constants.X_OK);
+      return f;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+/**
+ * The command that runs the files. `vm`: as the oracle VM runs a scenario,
+ * when this machine has BusyBox: under BusyBox's ash (with the sandbox's
+ * functions, so the shims come first), and with stdin, stdout and stderr on a
+ * terminal as the VM's console is (so C programs line-buffer and interleave
+ * as they do there, and ls prints columns) when script(1) is here; the
+ * console's CR LF line ends come back as LF, as the oracle's `tr -d '\r'`
+ * gives them. Otherwise this machine's /bin/sh.
+ */
+function shellCommand(sandbox: Sandbox, files: readonly string[], vm: boolean): { cmd: string; args: string[]; pty: boolean } {
+  const body = `( ${files.map((f) => `. ${q(f)}`).join('; ')} ) 2>&1`;
+  if (!vm || sandbox.busybox === undefined) return { cmd: '/bin/sh', args: ['-c', body], pty: false };
+  const launcher = path.join(sandbox.root, 'run.sh');
+  fs.writeFileSync(launcher, `. ${q(path.join(sandbox.root, ASH_FUNCTIONS))}\n${body}\n`);
+  const script = findScript();
+  if (!script) return { cmd: sandbox.busybox, args: ['sh', launcher], pty: false };
+  return { cmd: script, args: ['-qec', `${q(sandbox.busybox)} sh ${q(launcher)}`, '/dev/null'], pty: true };
 }
 
 /**
@@ -34,14 +66,17 @@ export async function runScript(sandbox: Sandbox, script: string, prelude: strin
  * directory with `env` added; afterwards (and on ^C) `dmsetup-ts STOP...`
  * stops what the scenario ran against (its kernel, its cluster).
  */
-export async function runShell(sandbox: Sandbox, files: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv, stop: readonly string[]): Promise<ScriptRun> {
+export async function runShell(sandbox: Sandbox, files: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv, stop: readonly string[], vm = false): Promise<ScriptRun> {
   const started = Date.now();
   const fd = fs.openSync(sandbox.output, 'w');
   let timedOut = false;
   let status: number | null;
   let pid: number | undefined;
+  let pty = false;
   try {
-    const child = spawn('sh', ['-c', `( ${files.map((f) => `. ${q(f)}`).join('; ')} ) 2>&1`], {
+    const shell = shellCommand(sandbox, files, vm);
+    pty = shell.pty;
+    const child = spawn(shell.cmd, shell.args, {
       cwd: sandbox.work,
       env: { ...sandbox.env, ...env },
       stdio: ['ignore', fd, fd],
@@ -63,7 +98,9 @@ export async function runShell(sandbox: Sandbox, files: readonly string[], timeo
     fs.closeSync(fd);
   }
   await stopKernel(sandbox, stop);
-  return { output: fs.readFileSync(sandbox.output), status, timedOut, ms: Date.now() - started };
+  let output = fs.readFileSync(sandbox.output);
+  if (pty) output = Buffer.from(output.toString('latin1').replace(/\r/g, ''), 'latin1');
+  return { output, status, timedOut, ms: Date.now() - started };
 }
 
 function killGroup(pid: number | undefined): void {

@@ -142,7 +142,7 @@ export function pendingScenarios(scenarios: readonly Scenario[], opts: Conforman
 export async function checkScenario(scenario: Scenario, opts: ConformanceOptions, todo?: string): Promise<ScenarioResult> {
   const real = opts.real ?? false;
   const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-  const sandbox = makeSandbox({ real, cli: opts.cli ?? defaultCli() });
+  const sandbox = makeSandbox({ real, cli: opts.cli ?? defaultCli(), utilLinux: scenario.utilLinux });
   if (real) resetRealKernel();
   let run;
   try {
