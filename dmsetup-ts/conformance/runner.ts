@@ -142,7 +142,8 @@ export function pendingScenarios(scenarios: readonly Scenario[], opts: Conforman
 export async function checkScenario(scenario: Scenario, opts: ConformanceOptions, todo?: string): Promise<ScenarioResult> {
   const real = opts.real ?? false;
   const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-  const sandbox = makeSandbox({ real, cli: opts.cli ?? defaultCli(), utilLinux: scenario.utilLinux });
+  const onCluster = (scenario.nodes ?? opts.nodes) !== undefined;
+  const sandbox = makeSandbox({ real, cli: opts.cli ?? defaultCli(), utilLinux: scenario.utilLinux, hostUserland: onCluster });
   if (real) resetRealKernel();
   let run;
   try {

@@ -168,8 +168,10 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /**
  * `utilLinux`: commands that are util-linux's (the project's losetup and
  * blockdev) rather than BusyBox's, as on the VM that recorded the scenario.
+ * `hostUserland`: no BusyBox userland at all (the cluster's scenarios, whose
+ * host scripts ran under the host's shell), util-linux's losetup and blockdev.
  */
-export function makeSandbox(opts: { real: boolean; cli: string; utilLinux?: readonly string[] }): Sandbox {
+export function makeSandbox(opts: { real: boolean; cli: string; utilLinux?: readonly string[]; hostUserland?: boolean }): Sandbox {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dmsetup-ts-conformance-'));
   const work = path.join(root, 'work');
   fs.mkdirSync(work);
@@ -186,7 +188,8 @@ export function makeSandbox(opts: { real: boolean; cli: string; utilLinux?: read
     const bin = path.join(root, 'bin');
     fs.mkdirSync(bin);
     for (const [name, vmShim] of Object.entries(SHIMS)) {
-      const shim = opts.utilLinux?.includes(name) ? { prog: name, args: [] } : vmShim;
+      const shim = opts.hostUserland && (name === 'losetup' || name === 'blockdev') ? { prog: name, args: [] }
+        : opts.utilLinux?.includes(name) ? { prog: name, args: [] } : vmShim;
       const prog = shim.prog ? `DMSETUP_TS_PROG=${shim.prog}; export DMSETUP_TS_PROG` : 'unset DMSETUP_TS_PROG';
       const argv = [process.execPath, opts.cli, ...shim.args].map(q).join(' ');
       const text = `#!/bin/sh\n# ${name} on this project's emulation (made by dmsetup-ts conformance)\n${prog}\nexec ${argv} "$@"\n`;
@@ -195,7 +198,7 @@ export function makeSandbox(opts: { real: boolean; cli: string; utilLinux?: read
     kernelDir = path.join(root, 'kernel');
     fs.mkdirSync(kernelDir, { mode: 0o700 });
     env.DMSETUP_TS_DIR = kernelDir;
-    busybox = findBusybox();
+    busybox = opts.hostUserland ? undefined : findBusybox();
     let userland = '';
     if (busybox && busyboxApplets(busybox, path.join(root, 'busybox'))) {
       userland = `${path.join(root, 'busybox')}${path.delimiter}`;
