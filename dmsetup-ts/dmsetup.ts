@@ -1,7 +1,7 @@
 // dmsetup's main(): switches, the command and its argument count, then the
 // command once per device argument, "Command failed." at the first failure.
 
-import { processSwitches, has, type Switches } from './switches.js';
+import { cookieValue, processSwitches, has, type Switches } from './switches.js';
 import { COMMANDS, findCommand, usage } from './commands/index.js';
 import { Libdm, NoKernel, type TaskFlags } from './libdm.js';
 import { stdio, type Output } from './output.js';
@@ -90,6 +90,16 @@ async function runCommand(prog: string, cmd: CommandDef, sw: Switches, args: str
   const dm = new Libdm(out, cmd.name === 'mangle' ? 'none' : sw.manglename, sw.count.verbose ?? 0, common);
   dm.addNodeOnCreate = has(sw, 'addnodeoncreate');
   dm.taskReadAhead = sw.readAhead;
+  // _set_up_udev_support: without --udevcookie, a cookie from DM_UDEV_COOKIE (an invalid one is said and ignored).
+  const envCookie = process.env.DM_UDEV_COOKIE;
+  if (!sw.udevCookie && envCookie) {
+    const v = cookieValue(envCookie);
+    if (!v) out.err('Incorrect cookie value.');
+    else {
+      sw.udevCookie = v;
+      dm.debug(`Using udev transaction 0x${v.toString(16).toUpperCase().padStart(8, '0')} defined by DM_UDEV_COOKIE environment variable.`);
+    }
+  }
   const ctx: Ctx = {
     prog, sw, dm, out, cmd, options, subcommand,
     multipleDevices: cmd.repeatable !== 0 && args.length !== 1 && (args.length > 0 || (!has(sw, 'uuid') && !has(sw, 'major'))),

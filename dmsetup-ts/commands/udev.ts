@@ -33,7 +33,7 @@ export const run: CommandFn = async (ctx, argv) => {
         ctx.out.err('Incorrect cookie value.');
         return false;
       }
-      if (!argv.length && !ctx.sw.udevCookie && !process.env.DM_UDEV_COOKIE) {
+      if (!argv.length && !ctx.sw.udevCookie) {
         ctx.out.err('No udev transaction cookie given.');
         return false;
       }
