@@ -143,7 +143,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-if [ $# -gt 0 ]; then __dmsetup_ts_script=$1; shift; . "$__dmsetup_ts_script"; exit; fi
+if [ $# -gt 0 ]; then exec ${busybox} sh $__dmsetup_ts_opts -c '. ${q(functions).replace(/'/g, `'"'"'`)}; case $0 in */*) . "$0" ;; *) . "./$0" ;; esac' "$@"; fi
 eval "$(cat)"
 `;
   fs.writeFileSync(path.join(bin, 'sh'), sh, { mode: 0o755 });

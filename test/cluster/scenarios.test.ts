@@ -13,7 +13,7 @@ import { MAIN, ROOT } from '../helpers/cli.js';
 const DIR = path.join(ROOT, 'fixtures/cluster/self-checking');
 
 async function scenario(t: Test, name: string, env: Record<string, string> = {}): Promise<{ out: string; code: number }> {
-  const sb = makeSandbox({ real: false, cli: MAIN });
+  const sb = makeSandbox({ real: false, cli: MAIN, hostUserland: true });
   t.teardown(async () => {
     await execa(process.execPath, [MAIN, 'cluster', 'down'], { env: sb.env, extendEnv: false, reject: false });
     disposeSandbox(sb);
