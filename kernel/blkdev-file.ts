@@ -7,7 +7,7 @@
 import { ReqOp, submitBioWait } from './bio.js';
 import { bdevReadOnly, type BlockDevice } from './block.js';
 import { BdevFile } from './blkdev-pagecache.js';
-import { userBio } from './blkdev-io.js';
+import { userBio, userErrno } from './blkdev-io.js';
 import { KernelError, type Errno } from './errno.js';
 import type { KernelLog } from './klog.js';
 
@@ -48,7 +48,7 @@ export class BlockDeviceOpenFile {
     if (this.unaligned(pos, len, bufferAligned)) return 'EINVAL';
     const data = Buffer.alloc(len);
     const status = await submitBioWait(userBio(ReqOp.READ, this.bdev, pos / SECTOR_SIZE, data));
-    return status ? (status === 'DM_REQUEUE' ? 'EIO' : status) : data;
+    return status ? userErrno(status) : data;
   }
 
   /** blkdev_write_iter: the bytes written (short at the end of the device), or an errno. */
@@ -60,7 +60,7 @@ export class BlockDeviceOpenFile {
     if (!this.direct) return this.cache.write(pos, data.subarray(0, len));
     if (this.unaligned(pos, len, bufferAligned)) return 'EINVAL';
     const status = await submitBioWait(userBio(ReqOp.WRITE, this.bdev, pos / SECTOR_SIZE, data.subarray(0, len)));
-    return status ? (status === 'DM_REQUEUE' ? 'EIO' : status) : len;
+    return status ? userErrno(status) : len;
   }
 
   /** blkdev_fsync: write the cache back and wait; a failed write-back is the caller's EIO. */

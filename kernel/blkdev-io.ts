@@ -2,7 +2,7 @@
 // it: the device is opened, each block is one bio, in order, stopping at the
 // first error.
 
-import { Bio, ReqOp, submitBioWait } from './bio.js';
+import { Bio, ReqOp, submitBioWait, type BlkStatus } from './bio.js';
 import { bdevReadOnly, type BlockDevice } from './block.js';
 import type { Errno } from './errno.js';
 
@@ -10,6 +10,11 @@ export interface IoResult { bytes: number; error?: Errno }
 
 /** The user process doing the I/O (current->comm): the io command does what dd does in the oracle's helpers. */
 export const USER_COMM = 'dd';
+
+/** The errno a user read or write returns for a failed bio (a requeue that reaches user space is an I/O error). */
+export function userErrno(status: Exclude<BlkStatus, 0>): Errno {
+  return status === 'DM_REQUEUE' ? 'EIO' : status;
+}
 
 /** A bio submitted by the user process. */
 export function userBio(op: ReqOp, bdev: BlockDevice, sector: number, data: Buffer, flags = 0): Bio {
@@ -29,7 +34,7 @@ export async function blkdevWrite(bdev: BlockDevice, sector: number, data: Buffe
       const s = sector + done / 512;
       if (s + len / 512 > bdev.sizeSectors()) return { bytes: done, error: 'ENOSPC' };
       const status = await submitBioWait(userBio(ReqOp.WRITE, bdev, s, data.subarray(done, done + len)));
-      if (status) return { bytes: done, error: status === 'DM_REQUEUE' ? 'EIO' : status };
+      if (status) return { bytes: done, error: userErrno(status) };
       done += len;
     }
     return { bytes: done };
@@ -48,7 +53,7 @@ export async function blkdevRead(bdev: BlockDevice, sector: number, count: numbe
     while (done < data.length) {
       const len = Math.min(bs, data.length - done);
       const status = await submitBioWait(userBio(ReqOp.READ, bdev, sector + done / 512, data.subarray(done, done + len)));
-      if (status) return { bytes: done, data: data.subarray(0, done), error: status === 'DM_REQUEUE' ? 'EIO' : status };
+      if (status) return { bytes: done, data: data.subarray(0, done), error: userErrno(status) };
       done += len;
     }
     return { bytes: done, data };

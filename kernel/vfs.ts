@@ -29,16 +29,11 @@ const LOOP_ATTRS = ['autoclear', 'backing_file', 'dio', 'offset', 'partscan', 's
 
 const u8 = (n: number) => String(n).padStart(8);
 
-/** The disks (gendisks) of the kernel by name: loop devices and dm devices that have one. */
+/** The disk (gendisk) of a name: a loop device, or a dm device that has one. */
 function disk(k: Kernel, name: string): BlockDevice | undefined {
-  let m = /^loop([0-9]+)$/.exec(name);
-  if (m) return k.loop(Number(m[1]));
-  m = /^dm-([0-9]+)$/.exec(name);
-  if (m) {
-    const md = k.dmIoctl.deviceByMinor(Number(m[1]));
-    return md?.hasDisk ? md : undefined;
-  }
-  return undefined;
+  if (!/^(loop|dm-)[0-9]+$/.test(name)) return undefined;
+  const bdev = k.lookupDevPath(`/dev/${name}`);
+  return bdev && (bdev.major !== DM_MAJOR || (bdev as MappedDevice).hasDisk) ? bdev : undefined;
 }
 
 /** What a dm device's tables hold open (bd_link_disk_holder at each dm_get_device, live and inactive). */

@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ASH_FUNCTIONS, disposeSandbox, type Sandbox } from './sandbox.js';
+import { ASH_FUNCTIONS, disposeSandbox, firstExecutable, type Sandbox } from './sandbox.js';
 
 export interface ScriptRun {
   /** Combined stdout and stderr, in the order printed (so far, if it timed out). */
@@ -31,17 +31,6 @@ export async function runScript(sandbox: Sandbox, script: string, prelude: strin
   return runShell(sandbox, [prelude, script], timeoutMs, {}, ['kernel', 'stop'], true);
 }
 
-/** util-linux script(1), which runs a command on a new pseudo-terminal, if this machine has it. */
-function findScript(): string | undefined {
-  for (const f of ['/usr/bin/script', '/bin/script']) {
-    try {
-      fs.accessSync(f, fs.constants.X_OK);
-      return f;
-    } catch { /* not here */ }
-  }
-  return undefined;
-}
-
 /**
  * The command that runs the files. `vm`: as the oracle VM runs a scenario,
  * when this machine has BusyBox: under BusyBox's ash (with the sandbox's
@@ -56,7 +45,8 @@ function shellCommand(sandbox: Sandbox, files: readonly string[], vm: boolean): 
   if (!vm || sandbox.busybox === undefined) return { cmd: '/bin/sh', args: ['-c', body], pty: false };
   const launcher = path.join(sandbox.root, 'run.sh');
   fs.writeFileSync(launcher, `. ${q(path.join(sandbox.root, ASH_FUNCTIONS))}\n${body}\n`);
-  const script = findScript();
+  // util-linux script(1): the command on a new pseudo-terminal.
+  const script = firstExecutable(['/usr/bin/script', '/bin/script']);
   if (!script) return { cmd: sandbox.busybox, args: ['sh', launcher], pty: false };
   return { cmd: script, args: ['-qec', `${q(sandbox.busybox)} sh ${q(launcher)}`, '/dev/null'], pty: true };
 }

@@ -55,17 +55,22 @@ const EXEC_APPLETS = new Set([
   'inotifyd', 'crond', 'tcpsvd', 'udpsvd', 'svc', 'runsv', 'runsvdir', 'init', 'linuxrc', 'login', 'getty',
 ]);
 
+/** The first of these files that is executable, if any. */
+export function firstExecutable(files: readonly string[]): string | undefined {
+  return files.find((f) => {
+    try {
+      fs.accessSync(f, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** This machine's busybox, if it has one. */
 export function findBusybox(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat(['/bin', '/usr/bin'])) {
-    if (!dir) continue;
-    const p = path.join(dir, 'busybox');
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch { /* not here */ }
-  }
-  return undefined;
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).concat(['/bin', '/usr/bin']).filter(Boolean);
+  return firstExecutable(dirs.map((d) => path.join(d, 'busybox')));
 }
 
 const APPLETS = new Map<string, string[]>();
