@@ -88,9 +88,26 @@ export async function runShell(sandbox: Sandbox, files: readonly string[], timeo
     fs.closeSync(fd);
   }
   await stopKernel(sandbox, stop);
-  let output = fs.readFileSync(sandbox.output);
+  let output: Buffer = fs.readFileSync(sandbox.output);
   if (pty) output = Buffer.from(output.toString('latin1').replace(/\r/g, ''), 'latin1');
+  if (vm) output = asVmPaths(output, sandbox.work);
   return { output, status, timedOut, ms: Date.now() - started };
+}
+
+/** The working directory of a scenario on the oracle VM (its init's `cd /tmp`, a tmpfs). */
+export const VM_WORKDIR = '/tmp';
+
+/**
+ * The sandbox's working directory is this machine's temporary folder, not
+ * the VM's /tmp: what a scenario printed of it ($PWD, an absolute name of
+ * one of its files, a loop device's backing file) is given back as the VM's.
+ */
+export function asVmPaths(output: Buffer, work: string): Buffer {
+  const names = [...new Set([work, fs.realpathSync(work)])].sort((a, b) => b.length - a.length);
+  let text = output.toString('latin1');
+  if (!names.some((n) => text.includes(n))) return output;
+  for (const n of names) text = text.split(n).join(VM_WORKDIR);
+  return Buffer.from(text, 'latin1');
 }
 
 function killGroup(pid: number | undefined): void {
