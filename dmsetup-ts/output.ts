@@ -3,13 +3,13 @@
 // oracle's console, where stdout is line-buffered).
 
 export interface Output {
-  /** Text to stdout, as printf: no newline added. */
-  print(s: string): void;
+  /** Text (or bytes) to stdout, as printf: no newline added. */
+  print(s: string | Uint8Array): void;
   /** One line to stderr (log_error). */
   err(line: string): void;
 }
 
 export const stdio: Output = {
-  print: (s) => { if (s) process.stdout.write(s); },
+  print: (s) => { if (s.length) process.stdout.write(s); },
   err: (line) => { process.stderr.write(line + '\n'); },
 };

@@ -36,7 +36,7 @@ export class StatsHandle {
   /** _stats_send_message: one @stats message; the reply text, or null after libdm's error line. */
   async send(msg: string): Promise<string | null> {
     const r = await this.dm.task<{ data?: string }>('message', 'targetMessage', this.dev, { sector: 0, message: msg });
-    return r ? r.data ?? '' : null;
+    return r ? Buffer.from(r.data ?? '', 'latin1').toString() : null;
   }
 
   /** dm_stats_list: the regions of programId ('' for every program). */

@@ -428,8 +428,11 @@ export class DmIoctl {
     return { info, targets };
   }
 
-  /** DM_TARGET_MSG. */
-  targetMessage(ref: DevRef, sector: bigint | number, message: string): { info: DmInfo; data?: string } {
+  /**
+   * DM_TARGET_MSG. data: the bytes of the reply (the C string at the start of
+   * the result buffer) when the handler returned 1.
+   */
+  targetMessage(ref: DevRef, sector: bigint | number, message: string): { info: DmInfo; data?: Buffer } {
     const md = this.find(ref);
     const argv = splitArgs(message);
     if (argv.length === 0) {
@@ -437,7 +440,15 @@ export class DmIoctl {
       throw new KernelError('EINVAL');
     }
     const core = this.messageForMd(md, argv);
-    if (core.handled) return { info: this.info(md), data: core.result };
+    if (core.handled) {
+      if (core.result === undefined) return { info: this.info(md) };
+      // A handler that returned 1 without emitting anything leaves the result
+      // buffer as it was: get_result_buffer puts it where the request's
+      // struct dm_target_msg is (its sector, then the message as
+      // dm_split_args left it).
+      const reply = core.result === '' ? messageBufferString(toU64(sector), message) : Buffer.from(core.result);
+      return { info: this.info(md), data: reply };
+    }
     const table = md.live;
     if (!table) {
       this.log.err('The device has no table.');
@@ -453,7 +464,7 @@ export class DmIoctl {
       throw new KernelError('EINVAL');
     }
     const data = t.target.message(argv);
-    return { info: this.info(md), data: data ?? undefined };
+    return { info: this.info(md), data: data === null || data === undefined ? undefined : Buffer.from(data) };
   }
 
   /**
@@ -476,4 +487,19 @@ export class DmIoctl {
     this.log.err(`Unsupported message sent to DM core: ${cmd}`);
     throw new KernelError('EINVAL');
   }
+}
+
+/**
+ * The C string at the start of a DM_TARGET_MSG buffer after dm_split_args:
+ * struct dm_target_msg's u64 sector (little-endian), then the message, whose
+ * leading white space is untouched and whose first word dm_split_args has
+ * unescaped in place and ended with a NUL. Up to the first NUL.
+ */
+export function messageBufferString(sector: bigint, message: string): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(sector);
+  const lead = /^[ \t\n\v\f\r]*/.exec(message)![0];
+  const text = Buffer.concat([head, Buffer.from(lead + (splitArgs(message)[0] ?? ''))]);
+  const nul = text.indexOf(0);
+  return nul < 0 ? text : text.subarray(0, nul);
 }

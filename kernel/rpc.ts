@@ -77,7 +77,11 @@ const OP_TABLE: Record<string, Op> = {
   tableClear: (k, a) => r(k.dmIoctl.tableClear(ref(a))),
   tableDeps: (k, a) => r(k.dmIoctl.tableDeps(ref(a), Boolean(a.inactive))),
   tableStatus: async (k, a) => r(await k.dmIoctl.tableStatusAsync(ref(a), a.type === 'table' || a.type === 'ima' ? a.type : 'info', Boolean(a.inactive))),
-  targetMessage: (k, a) => r(k.dmIoctl.targetMessage(ref(a), typeof a.sector === 'bigint' ? a.sector : Number(a.sector), String(a.message))),
+  // The reply's bytes as a latin1 string (JSON has no bytes; libdm's client turns it back).
+  targetMessage: (k, a) => {
+    const { info, data } = k.dmIoctl.targetMessage(ref(a), typeof a.sector === 'bigint' ? a.sector : Number(a.sector), String(a.message));
+    return r(data === undefined ? { info } : { info, data: data.toString('latin1') });
+  },
 
   // ---- /dev/mapper nodes and block device queries ----
   // Each says whether /dev/mapper changed (a node made, removed, renamed).

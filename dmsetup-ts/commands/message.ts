@@ -28,6 +28,10 @@ export const run: CommandFn = async (ctx, argv) => {
   if (args.length <= 0) ctx.out.err('No message supplied.');
   const reply = await ctx.dm.task<{ data?: string }>('message', 'targetMessage', dev, { sector, message: args.join(' ') });
   if (!reply) return false;
-  if (reply.data !== undefined) ctx.out.print(reply.data === '' || reply.data.endsWith('\n') ? reply.data : reply.data + '\n');
+  // dm_task_get_message_response: the reply's bytes (latin1 over the socket); puts() adds the newline.
+  if (reply.data !== undefined) {
+    const bytes = Buffer.from(reply.data, 'latin1');
+    ctx.out.print(bytes.length === 0 || bytes.at(-1) === 0x0a ? bytes : Buffer.concat([bytes, Buffer.from('\n')]));
+  }
   return true;
 };
