@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { KernelClient } from '../client.js';
 import { isVirtualPath, type VfsNode } from '../../kernel/vfs.js';
 
@@ -88,18 +88,120 @@ export async function main(argv: string[]): Promise<number> {
       client.close();
     }
     const mapped = args.map((a) => (a.startsWith('/') && isVirtualPath(a) ? shadow + a : a));
-    // On the VM's console ls lists in columns; through our pipe it would not.
-    if (applet === 'ls' && process.stdout.isTTY) mapped.unshift('-C');
-    const child = spawn(busybox, [applet, ...mapped], { stdio: ['inherit', 'pipe', 'pipe'] });
-    const out: Buffer[] = [], err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const child = spawnApplet(busybox, applet, args, mapped, shadow);
+    const unshadow = (b: Buffer) => Buffer.from(b.toString('latin1').split(shadow).join(''), 'latin1');
+    // What the applet writes goes out in the order it wrote it, the folder's
+    // name taken out; a stream holds back only a tail that could begin that
+    // name, until more comes or the other stream writes.
+    const relays: Array<() => void> = [];
+    const relay = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream) => {
+      let held: Buffer = Buffer.alloc(0);
+      const flush = () => { if (held.length) to.write(unshadow(held)); held = Buffer.alloc(0); };
+      from.on('data', (c: Buffer) => {
+        for (const other of relays) if (other !== flush) other();
+        held = held.length ? Buffer.concat([held, c]) : c;
+        let keep = Math.min(held.length, shadow.length - 1);
+        while (keep > 0 && !shadow.startsWith(held.subarray(held.length - keep).toString('latin1'))) keep--;
+        const tail = Buffer.from(held.subarray(held.length - keep));
+        held = held.subarray(0, held.length - keep);
+        flush();
+        held = tail;
+      });
+      relays.push(flush);
+    };
+    const err = (child.stdio[3] ?? child.stderr) as NodeJS.ReadableStream | null;
+    const out: Buffer[] = [];
+    // Apart from stderr and not on a terminal, stdout goes to a file or to a
+    // pipe whose reader, on the VM's one CPU, runs once the applet is done.
+    const atEnd = err !== null && !process.stdout.isTTY;
+    if (atEnd) child.stdout!.on('data', (c: Buffer) => out.push(c));
+    else relay(child.stdout!, process.stdout);
+    if (err) relay(err, process.stderr);
     const status = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
-    const unshadow = (b: Buffer[]) => Buffer.from(Buffer.concat(b).toString('latin1').split(shadow).join(''), 'latin1');
-    process.stderr.write(unshadow(err));
-    process.stdout.write(unshadow(out));
+    for (const flush of relays) flush();
+    if (atEnd) process.stdout.write(unshadow(Buffer.concat(out)));
     return status;
   } finally {
     fs.rmSync(shadow, { recursive: true, force: true });
+  }
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The applet on the copies. When our stdout is a terminal (the VM's console),
+ * so is the applet's: under script(1), on a pseudo-terminal of its own, so
+ * that stdio line-buffers its stdout as on the VM. When our stdout and stderr
+ * are one file (a terminal, `2>&1`), so are the applet's, and what it writes
+ * stays in its order; else its stderr comes apart (fd 3 under script).
+ */
+function spawnApplet(busybox: string, applet: string, args: readonly string[], mapped: readonly string[], shadow: string): ChildProcess {
+  const merged = sameFile(1, 2);
+  const script = process.stdout.isTTY && !args.includes('-') ? ['/usr/bin/script', '/bin/script'].find(isExecutable) : undefined;
+  if (!script) {
+    if (!merged) return spawn(busybox, [applet, ...mapped], { stdio: ['inherit', 'pipe', 'pipe'] });
+    return spawn('/bin/sh', ['-c', 'exec "$0" "$@" 2>&1', busybox, applet, ...mapped], { stdio: ['inherit', 'pipe', 'ignore'] });
+  }
+  const env = { ...process.env };
+  const columns = lsColumns(applet, args, mapped, shadow);
+  if (columns !== undefined) env.COLUMNS = String(columns);
+  const cmd = `exec ${[busybox, applet, ...mapped].map(q).join(' ')}${merged ? '' : ' 2>&3'}`;
+  return spawn(script, ['-qec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'inherit', merged ? 'ignore' : 'pipe'], env });
+}
+
+/** Whether two file descriptors are one open file (a terminal, a pipe, a file). */
+function sameFile(a: number, b: number): boolean {
+  try {
+    const [x, y] = [fs.fstatSync(a), fs.fstatSync(b)];
+    return x.dev === y.dev && x.ino === y.ino && x.rdev === y.rdev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * ls lays files named on its command line out in columns of the longest
+ * name's width; the copies' names are longer by the folder's. A terminal
+ * width (COLUMNS) that gives as many columns for the longer names as the
+ * VM's 80 gives for the real ones keeps the layout (only where every name is
+ * a copy's: no directories, whose entries carry no folder name).
+ */
+function lsColumns(applet: string, args: readonly string[], mapped: readonly string[], shadow: string): number | undefined {
+  if (applet !== 'ls') return undefined;
+  // The names it lists: those that exist (a missing one is only an error).
+  const listed = args.map((a, i) => [a, mapped[i]!] as const).filter(([a, m]) => !a.startsWith('-') && exists(m));
+  const names = listed.map(([a]) => a);
+  if (names.length < 2 || listed.some(([, m]) => !m.startsWith(shadow) || isDirectory(m))) return undefined;
+  const width = Number(process.env.COLUMNS) > 1 ? Number(process.env.COLUMNS) : 80;
+  const longest = Math.max(...names.map((n) => n.length));
+  return Math.max(1, Math.floor(width / (longest + 2))) * (longest + shadow.length + 2);
+}
+
+function isExecutable(f: string): boolean {
+  try {
+    fs.accessSync(f, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function exists(f: string): boolean {
+  return fs.existsSync(f) || isLink(f);
+}
+
+function isLink(f: string): boolean {
+  try {
+    return fs.lstatSync(f).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(f: string): boolean {
+  try {
+    return fs.statSync(f).isDirectory();
+  } catch {
+    return false;
   }
 }
