@@ -544,7 +544,8 @@ export class Libdm {
   /**
    * update_devs (from dm_udev_wait, and at exit): each stacked operation on
    * /dev/mapper, in order. A name that is not a block device there
-   * (control, and the directory's own . and ..) cannot be made; `.` and
+   * (control, the directory's own . and .., a regular file some program
+   * made) cannot be made nor renamed onto; `.` and
    * `..` cannot be unlinked either; the errors are logged, the command's
    * result stays what its ioctl made it.
    */
@@ -554,11 +555,10 @@ export class Libdm {
     for (const op of ops) {
       if (op.type === 'add') {
         this.debug(`${op.name}: Processing NODE_ADD (${op.newName}) 0:6 0660`);
-        if (op.name === 'control' || op.name === '.' || op.name === '..') {
-          this.out.err(`A non-block device file at '/dev/mapper/${op.name}' is already present`);
-          continue;
-        }
-        if ((await this.call<boolean>('nodeAdd', { name: op.name })).result === true) this.debug(`Created /dev/mapper/${op.name}`);
+        const made = op.name === 'control' || op.name === '.' || op.name === '..' ? 'notblock'
+          : (await this.call<boolean | 'notblock'>('nodeAdd', { name: op.name })).result;
+        if (made === 'notblock') this.out.err(`A non-block device file at '/dev/mapper/${op.name}' is already present`);
+        else if (made === true) this.debug(`Created /dev/mapper/${op.name}`);
       } else if (op.type === 'del') {
         this.debug(`${op.name}: Processing NODE_DEL`);
         if (op.name === '.' || op.name === '..') {
@@ -570,9 +570,9 @@ export class Libdm {
         await this.setDevNodeReadAhead(op.name, op.major!, op.minor!, op.readAhead!);
       } else {
         this.debug(`${op.name}: Processing NODE_RENAME to ${op.newName}`);
-        if ((await this.call<boolean>('nodeRename', { from: op.name, to: op.newName })).result === true) {
-          this.debug(`Renamed /dev/mapper/${op.name} to /dev/mapper/${op.newName}`);
-        }
+        const renamed = (await this.call<boolean | 'notblock'>('nodeRename', { from: op.name, to: op.newName })).result;
+        if (renamed === 'notblock') this.out.err(`A non-block device file at '/dev/mapper/${op.newName}' is already present`);
+        else if (renamed === true) this.debug(`Renamed /dev/mapper/${op.name} to /dev/mapper/${op.newName}`);
       }
     }
   }

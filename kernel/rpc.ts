@@ -42,6 +42,24 @@ function blockDevice(k: Kernel, dev: string): BlockDevice {
   return bdev;
 }
 
+/**
+ * The device dm_write/dm_read reach by NAME: the oracle's busybox dd opens
+ * /dev/mapper/NAME with O_DIRECT. Where a regular file is (some program made
+ * it: /dev is a devtmpfs), the open fails with EINVAL (tmpfs has no O_DIRECT in
+ * 6.1); where nothing is, a write's O_CREAT first makes that file.
+ */
+function ioDevice(k: Kernel, dev: string, write: boolean): BlockDevice {
+  if (!dev.startsWith('/dev/')) {
+    if (k.devfs.isFile(dev)) throw new KernelError('EINVAL');
+    if (!k.devfs.has(dev) && !k.dmIoctl.deviceByName(dev)) {
+      if (!write) throw new KernelError('ENOENT');
+      k.devfs.creat(dev);
+      throw new KernelError('EINVAL');
+    }
+  }
+  return blockDevice(k, dev);
+}
+
 const OP_TABLE: Record<string, Op> = {
   // ---- device-mapper control (dm-ioctl) ----
   version: (k) => r(k.dmIoctl.version()),
@@ -85,9 +103,23 @@ const OP_TABLE: Record<string, Op> = {
 
   // ---- /dev/mapper nodes and block device queries ----
   // Each says whether /dev/mapper changed (a node made, removed, renamed).
-  nodeAdd: (k, a) => r(k.devfs.add(String(a.name))),
+  // 'notblock': a regular file is in the way (_add_dev_node, _rename_dev_node check with stat first).
+  nodeAdd: (k, a) => r(k.devfs.isFile(String(a.name)) ? 'notblock' : k.devfs.add(String(a.name))),
   nodeRemove: (k, a) => r(k.devfs.remove(String(a.name))),
-  nodeRename: (k, a) => r(k.devfs.rename(String(a.from), String(a.to))),
+  nodeRename: (k, a) => r(k.devfs.isFile(String(a.to)) ? 'notblock' : k.devfs.rename(String(a.from), String(a.to))),
+  /** open(O_CREAT) of /dev/mapper/NAME where no node is: the regular file's contents (devtmpfs makes it). */
+  devfsCreat: (k, a) => {
+    const data = k.devfs.creat(String(a.name));
+    if (!data) throw new KernelError('EEXIST');
+    return r(data.toString('base64'));
+  },
+  /** A regular file in /dev/mapper: its contents, or ENOENT. */
+  devfsRead: (k, a) => {
+    const data = k.devfs.readFile(String(a.name));
+    if (!data) throw new KernelError('ENOENT');
+    return r(data.toString('base64'));
+  },
+  devfsWrite: (k, a) => r(k.devfs.writeFile(String(a.name), Buffer.from(String(a.data), 'base64'))),
   nodeList: (k) => r(k.devfs.list()),
   /** The read-ahead of /dev/mapper/NAME, as dm_task_get_read_ahead gets it. */
   readAhead: (k, a) => {
@@ -174,7 +206,7 @@ const OP_TABLE: Record<string, Op> = {
   // (see kernel/blkdev-pagecache.ts); otherwise one direct bio per bs bytes.
   ioWrite: async (k, a, payload) => {
     const write = a.buffered ? bufferedWrite.bind(null, k.klog) : blkdevWrite;
-    const res = await write(blockDevice(k, String(a.dev)), Number(a.sector), payload ?? Buffer.alloc(0), Number(a.bs ?? 1 << 20));
+    const res = await write(ioDevice(k, String(a.dev), true), Number(a.sector), payload ?? Buffer.alloc(0), Number(a.bs ?? 1 << 20));
     return r(res);
   },
   diskStat: (k, a) => {
@@ -184,7 +216,7 @@ const OP_TABLE: Record<string, Op> = {
   },
   ioRead: async (k, a) => {
     const read = a.buffered ? bufferedRead.bind(null, k.klog) : blkdevRead;
-    const res = await read(blockDevice(k, String(a.dev)), Number(a.sector), Number(a.count), Number(a.bs ?? 1 << 20));
+    const res = await read(ioDevice(k, String(a.dev), false), Number(a.sector), Number(a.count), Number(a.bs ?? 1 << 20));
     return { result: { bytes: res.bytes, error: res.error }, payload: res.data };
   },
 

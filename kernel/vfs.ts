@@ -129,6 +129,9 @@ export function vfsLookup(k: Kernel, p: string): VfsNode | undefined {
   if (path === '/dev/mapper') return { kind: 'dir', entries: ['control', ...k.devfs.list()] };
   if (path === '/proc/partitions') return { kind: 'file', text: procPartitions(k) };
   if (path === '/dev/mapper/control') return { kind: 'char' };
+  if (path.startsWith('/dev/mapper/') && parts.length === 3 && k.devfs.isFile(parts[2]!)) {
+    return { kind: 'file', text: k.devfs.readFile(parts[2]!)!.toString('latin1') };
+  }
   if (/^\/dev\/(mapper\/[^/]+|dm-[0-9]+|loop[0-9]+)$/.test(path)) {
     // A node exists for every loop device, every dm device with a gendisk, each /dev/mapper name made.
     const exists = path.startsWith('/dev/mapper/') ? k.devfs.has(parts[2]!) : k.lookupDevPath(path) !== undefined && (!path.startsWith('/dev/dm-') || disk(k, parts[1]!) !== undefined);

@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { KernelClient } from '../client.js';
+import { KernelError } from '../../kernel/errno.js';
 import { Applet, AppletExit, CWBKMG_SUFFIXES, xatoullRangeSfx, xatoullSfx } from './libbb.js';
 import { isKernelDevicePath } from './devices.js';
 
@@ -236,6 +237,40 @@ class HostEnd implements End {
   async close(): Promise<void> { if (this.owned) fs.closeSync(this.fd); }
 }
 
+/**
+ * A regular file in /dev/mapper (where /dev is the VM's devtmpfs), opened as
+ * open(2) would: with O_CREAT one is made where no node is; O_DIRECT then
+ * fails (tmpfs has no direct I/O in 6.1) after the file is made. Its
+ * contents are copied to a scratch file and back at close. undefined: not a
+ * /dev/mapper name, or no such file and no O_CREAT.
+ */
+async function devMapperFile(client: KernelClient, p: string, flags: number, direct: boolean, scratchFor: (name: string) => string): Promise<End | string | undefined> {
+  const m = /^\/dev\/mapper\/([^/]+)$/.exec(p);
+  if (!m) return undefined;
+  const name = m[1]!;
+  let data: string;
+  try {
+    data = (await client.call<string>(flags & O_CREAT ? 'devfsCreat' : 'devfsRead', { name })).result;
+  } catch (e) {
+    if (e instanceof KernelError) return flags & O_CREAT ? e.errno : undefined;
+    throw e;
+  }
+  if (direct) return 'EINVAL';
+  const scratch = scratchFor(p);
+  fs.writeFileSync(scratch, flags & O_TRUNC ? Buffer.alloc(0) : Buffer.from(data, 'base64'));
+  const h = openHost(scratch, flags & ~O_CREAT & ~O_TRUNC);
+  if (typeof h === 'string') return h;
+  if (!(flags & O_WRONLY)) return Object.assign(h, { name: p });
+  const close = h.close.bind(h);
+  return Object.assign(h, {
+    name: p,
+    close: async () => {
+      await close();
+      await client.call('devfsWrite', { name, data: fs.readFileSync(scratch).toString('base64') });
+    },
+  });
+}
+
 /** A file's O_ flags as open(2) takes them. */
 const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_DIRECT } = fs.constants;
 
@@ -290,7 +325,8 @@ async function copy(o: Options, client: KernelClient, scratchFor: (name: string)
   if (o.infile === undefined) input = new HostEnd('standard input', 0, false, false, false);
   else {
     const direct = o.iflag.has('direct');
-    const r = isKernelDevicePath(o.infile) ? await DeviceEnd.open(client, o.infile, false, direct) : openHost(o.infile, O_RDONLY | (direct ? O_DIRECT : 0));
+    let r: End | string = isKernelDevicePath(o.infile) ? await DeviceEnd.open(client, o.infile, false, direct) : openHost(o.infile, O_RDONLY | (direct ? O_DIRECT : 0));
+    if (r === 'ENOENT') r = await devMapperFile(client, o.infile, O_RDONLY, direct, scratchFor) ?? r;
     if (typeof r === 'string') return applet.perrorDie(`can't open '${o.infile}'`, r);
     input = r;
   }
@@ -302,8 +338,9 @@ async function copy(o: Options, client: KernelClient, scratchFor: (name: string)
     if (isKernelDevicePath(o.outfile)) {
       r = await DeviceEnd.open(client, o.outfile, true, direct);
       if (r === 'ENOENT') {
-        const h = openHost(scratchFor(o.outfile), O_WRONLY | O_CREAT);
-        r = typeof h === 'string' ? h : Object.assign(h, { name: o.outfile });
+        const trunc = o.seek === 0n && !o.conv.has('notrunc') ? O_TRUNC : 0;
+        r = await devMapperFile(client, o.outfile, O_WRONLY | O_CREAT | trunc, direct, scratchFor) ??
+          (() => { const h = openHost(scratchFor(o.outfile!), O_WRONLY | O_CREAT); return typeof h === 'string' ? h : Object.assign(h, { name: o.outfile! }); })();
       }
     } else {
       let flags = O_WRONLY | O_CREAT | (direct ? O_DIRECT : 0) | (o.oflag.has('append') ? O_APPEND : 0);
