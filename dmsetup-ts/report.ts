@@ -594,12 +594,16 @@ export class Report {
     this.rows = [];
     if (rows.length === 0 || this.helpShown) return;
     const values = rows.map((r) => r.cells);
-    // _recalculate_fields: each width grows to its longest value.
-    const widths = this.fields.map((fld, i) => Math.max(fld.width, ...values.map((v) => v[i]!.length)));
+    // _recalculate_fields: each width grows to its longest value. Widths and
+    // padding count bytes (strlen, and printf's "%-*.*s"): a UTF-8 name gets
+    // fewer spaces than its characters would.
+    const bytes = (s: string) => Buffer.byteLength(s);
+    const widths = this.fields.map((fld, i) => Math.max(fld.width, ...values.map((v) => bytes(v[i]!))));
+    const pad = (s: string, w: number) => ' '.repeat(Math.max(0, w - bytes(s)));
     const field = (i: number, s: string, rowsMode: boolean): string => {
       const fld = this.fields[i]!;
       let v = s;
-      if (aligned && !rowsMode) v = fld.num ? s.padStart(widths[i]!) : s.padEnd(widths[i]!);
+      if (aligned && !rowsMode) v = fld.num ? pad(s, widths[i]!) + s : s + pad(s, widths[i]!);
       return prefixes ? `DM_${fld.id.toUpperCase()}=${quoted ? `'${v}'` : v}` : v;
     };
     let out = '';
