@@ -120,7 +120,8 @@ const OP_TABLE: Record<string, Op> = {
     return r(data.toString('base64'));
   },
   devfsWrite: (k, a) => r(k.devfs.writeFile(String(a.name), Buffer.from(String(a.data), 'base64'))),
-  nodeList: (k) => r(k.devfs.list()),
+  /** The names in /dev/mapper, nodes and files, in readdir order (without control). */
+  nodeList: (k) => r(k.devfs.readdir()),
   /** The read-ahead of /dev/mapper/NAME, as dm_task_get_read_ahead gets it. */
   readAhead: (k, a) => {
     // libdm reads sysfs (bdi/read_ahead_kb) when the gendisk exists, else opens the node.

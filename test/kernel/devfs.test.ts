@@ -26,6 +26,13 @@ t.test('DevFs: nodes and regular files share one namespace', async (t) => {
   t.ok(d.rename('g', 'h') && d.isFile('h'), 'a file renames as a file');
   t.ok(d.remove('h') && !d.isFile('h'), 'unlink removes a file');
   t.notOk(d.remove('h'), 'and then finds nothing');
+  d.add('a');
+  d.creat('z');
+  d.add('q');
+  t.same(d.readdir(), ['q', 'z', 'a', 'f'], 'readdir: the newest first');
+  d.rename('a', 'b');
+  t.same(d.readdir(), ['b', 'q', 'z', 'f'], 'a renamed entry is the newest');
+  t.same(d.list(), ['b', 'f', 'q', 'z'], 'list: sorted');
 });
 
 t.test('rpc: node operations refuse a regular file; dm_write makes one where nothing is', async (t) => {
