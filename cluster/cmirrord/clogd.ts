@@ -6,6 +6,7 @@ import type { Clock } from '../../kernel/clock.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { GroupTransport, NodeId } from '../cpg.js';
 import { ClogCpg, type ClogDaemon } from './cluster.js';
+import { testBit } from '../../targets/mirror/bitset.js';
 import { clogCtr, doRequest, shortUuid, strtoll0, type LogC } from './functions.js';
 import { DmUlog, type ClogRequest, type DmUlogRequest } from './request.js';
 
@@ -21,8 +22,8 @@ const CPG_MAX_NAME_LENGTH = 128;
  */
 function cpgName(uuid: string): string { return uuid.slice(0, CPG_MAX_NAME_LENGTH - 1); }
 
-/** A RESUME waits until this long after the log's last suspend (local_resume). */
-const RESUME_DELAY_MS = 3000;
+/** A RESUME waits until this many seconds after the log's last suspend (local_resume). */
+const RESUME_DELAY_S = 3;
 
 export type KernelReply = (rq: DmUlogRequest) => void;
 
@@ -64,25 +65,54 @@ export class Cmirrord implements ClogDaemon {
   /** LOG_PRINT / LOG_ERROR: a line of cmirrord's output. */
   print(line: string): void { for (const l of line.split('\n')) this.output(l); }
 
-  /** SIGUSR1: log_debug's dump of the official logs (recoverer, recovering_region, recovery_halted, bits). */
+  /**
+   * SIGUSR1 (sig_handler): log_debug, the logs (pending ones with their bits;
+   * official ones with the recovery slot, bits, counts and resync history),
+   * then cluster_debug, each group's state, lists and command history.
+   */
   dump(): void {
     this.print('');
     this.print('LOG COMPONENT DEBUGGING::');
     this.print('Official log list:');
     this.print('Pending log list:');
-    for (const lc of this.pending) this.print(lc.uuid);
+    for (const lc of this.pending) {
+      this.print(lc.uuid);
+      this.print('sync_bits:');
+      for (const l of lc.printBits(lc.syncBits)) this.print(l);
+      this.print('clean_bits:');
+      for (const l of lc.printBits(lc.cleanBits)) this.print(l);
+    }
     for (const lc of this.official) {
       this.print(lc.uuid);
       this.print(`  recoverer        : ${lc.recoverer < 0 ? 4294967295 : lc.recoverer}`);
       this.print(`  recovering_region: ${lc.recoveringRegion < 0 ? '18446744073709551615' : lc.recoveringRegion}`);
       this.print(`  recovery_halted  : ${lc.recoveryHalted ? 'YES' : 'NO'}`);
+      this.print('sync_bits:');
+      for (const l of lc.printBits(lc.syncBits)) this.print(l);
+      this.print('clean_bits:');
+      for (const l of lc.printBits(lc.cleanBits)) this.print(l);
       this.print(`Validating ${shortUuid(lc.uuid)}::`);
+      // find_next_zero_bit(sync_bits, 0): the bits past region_count are clear.
+      let r = 0;
+      while (testBit(lc.syncBits, r)) r++;
       this.print(`  lc->region_count = ${lc.regionCount}`);
       this.print(`  lc->sync_count = ${lc.syncCount}`);
+      this.print(`  next zero bit  = ${r}`);
+      if (r > lc.regionCount || (r === lc.regionCount && lc.syncCount > lc.regionCount)) {
+        this.print('ADJUSTING SYNC_COUNT');
+        lc.syncCount = lc.regionCount;
+      }
       this.print('Resync request history:');
       for (const l of lc.historyLines()) this.print(l);
     }
+    this.print('');
+    this.print('CLUSTER COMPONENT DEBUGGING::');
+    for (const g of this.groups.values()) for (const l of g.debugLines()) this.print(l);
+    // sleep() returns early when a signal was handled.
+    if (this.sleeping) this.clock.defer(this.sleeping);
   }
+
+  sigusr1(): void { this.dump(); }
 
   debug(msg: string): void {
     this.messages.push(msg);
@@ -223,26 +253,33 @@ export class Cmirrord implements ClogDaemon {
     lc.disk?.bdev.close();
     const g = this.groups.get(lc.uuid);
     if (g && !this.official.some((l) => l.uuid === lc.uuid)) {
-      g.state = 'LEAVING';
-      g.handle.leave();
+      g.destroy();
       this.groups.delete(lc.uuid);
     }
     rq.error = 0;
     rq.data = Buffer.alloc(0);
   }
 
-  /** local_resume: join the log's group (after the 3 s since the last suspend), then multicast the RESUME. */
-  private localResume(lc: LogC, rq: DmUlogRequest): void {
-    const i = this.pending.indexOf(lc);
-    const wasPending = i >= 0;
-    if (wasPending) {
+  /**
+   * local_resume: a pending log first sleeps out the 3 s since its last
+   * suspend (in whole seconds of time(NULL); cmirrord, single-threaded, does
+   * nothing else meanwhile, and a signal such as SIGUSR1 ends the sleep
+   * early), then joins its group and goes on the official list; then the
+   * RESUME is multicast.
+   */
+  private localResume(lc: LogC, rq: DmUlogRequest): void | Promise<void> {
+    const wasPending = this.pending.includes(lc);
+    const t = Math.floor(this.clock.nowMs() / 1000) - lc.delay;
+    const wait = wasPending && t < 3 && t >= 0 ? (RESUME_DELAY_S - t) * 1000 : 0;
+    const toOfficial = () => {
+      const i = this.pending.indexOf(lc);
+      if (i < 0) return;
       this.pending.splice(i, 1);
       // A reload: the new table's log replaces the old one of this uuid.
       const old = this.official.findIndex((l) => l.uuid === lc.uuid);
       if (old >= 0) this.official.splice(old, 1);
       this.official.push(lc);
-    }
-    const wait = lc.delay + RESUME_DELAY_MS - this.clock.nowMs();
+    };
     const go = () => {
       if (!this.running) return;
       const name = cpgName(lc.uuid);
@@ -250,10 +287,11 @@ export class Cmirrord implements ClogDaemon {
         const group = new ClogCpg(name, this);
         this.groups.set(name, group);
         group.handle = this.cpg.join<ClogRequest>(this.nodeid, name, {
-          deliver: (from, msg) => { if (this.running) this.serial(() => group.deliver(from, msg)); },
-          confchg: (members, left, joined) => { if (this.running) this.serial(() => group.confchg(members, left, joined)); },
+          deliver: (from, msg) => { if (this.running) this.serial(() => this.dispatched(group, group.deliver(from, msg))); },
+          confchg: (members, left, joined) => { if (this.running) this.serial(() => this.dispatched(group, group.confchg(members, left, joined))); },
         });
       }
+      toOfficial();
       // Then the RESUME goes to the cluster (cluster_send finds the group by the UUID).
       const g = this.groups.get(rq.uuid);
       if (!g) {
@@ -264,7 +302,23 @@ export class Cmirrord implements ClogDaemon {
       }
       g.send({ originator: this.nodeid, pitServer: g.lowestId, rq });
     };
-    if (wait > 0) this.clock.setTimer(wait, go); else go();
+    if (wait <= 0) { go(); return; }
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const wake = () => { if (done) return; done = true; timer.cancel(); this.sleeping = null; go(); resolve(); };
+      const timer = this.clock.setTimer(wait, wake);
+      this.sleeping = wake;
+    });
+  }
+
+  /** The end of local_resume's sleep(3 - t) while cmirrord is in it (a signal interrupts it). */
+  private sleeping: (() => void) | null = null;
+
+  /** do_cluster_work after cpg_dispatch: a group still in use sends the checkpoints it prepared. */
+  private dispatched(g: ClogCpg, p: void | Promise<void>): void | Promise<void> {
+    const after = (): void => { if (!g.freeMe && g.state !== 'LEAVING') g.doCheckpoints(false); };
+    if (p) return p.then(after);
+    after();
   }
 
   /** The daemon dies with its node: nothing more is answered. */

@@ -38,7 +38,8 @@ export class LogC {
   syncCount: number;
   syncSearch = 0;
   recoveringRegion = -1;
-  recoverer = -1;
+  /** zalloc: 0 until a node is handed work (clog_postsuspend sets -1). */
+  recoverer = 0;
   /** recovery_request_list: regions someone waits on, LIFO. */
   recoveryRequests: number[] = [];
   markList: MarkEntry[] = [];
@@ -47,10 +48,12 @@ export class LogC {
   touched = false;
   state: LogState = 'LOG_PENDING';
   resumeOverride = 0;
-  /** When it was last suspended (ms of the clock); RESUME waits 3 s after it. */
+  /** time(NULL) of its last suspend, in whole seconds (zalloc: 0, long ago); a RESUME sleeps until 3 s after it. */
   delay = -Infinity;
   logDevFailed = false;
   diskNrRegions = 0;
+  /** skip_bit_warning (debugging): a region that was skipped by the recovery, or region_count. */
+  skipBitWarning: number;
   /** LOG_ERROR: a line of cmirrord's output. */
   print: (line: string) => void = () => undefined;
   /** resync_history (LOG_SPRINT): the last RESYNC_HISTORY lines, a ring indexed by idx. */
@@ -77,11 +80,14 @@ export class LogC {
     readonly sync: Sync, readonly blockOnError: boolean, readonly ctrString: string,
     /** clustered-disk: the log device. */
     readonly disk: LogDisk | null) {
-    const words = Math.ceil(regionCount / 32) || 1;
+    // dm_bitset_create(NULL, region_count): region_count / 32 + 1 words of bits (after the count).
+    const words = Math.floor(regionCount / 32) + 1;
     this.cleanBits = new Uint32Array(words);
     this.syncBits = new Uint32Array(words);
-    if (sync === Sync.NOSYNC) for (let i = 0; i < regionCount; i++) setBit(this.syncBits, i);
+    // dm_bit_set_all: every word, the bits past region_count too (a resume clears or replaces them).
+    if (sync === Sync.NOSYNC) this.syncBits.fill(0xffffffff);
     this.syncCount = sync === Sync.NOSYNC ? regionCount : 0;
+    this.skipBitWarning = regionCount;
   }
 
   get typeName(): string { return this.disk ? 'clustered-disk' : 'clustered-core'; }
@@ -314,13 +320,28 @@ export class LogC {
         this.setBit(this.syncBits, region);
         this.syncCount++;
         this.sprint(`${h}Setting region (${region})`);
+        // The rest is for debugging: regions set out of order.
+        if (region === this.skipBitWarning) this.skipBitWarning = this.regionCount;
+        if (region > this.skipBitWarning + 5) {
+          this.sprint(`*** Region #${this.skipBitWarning} skipped during recovery ***`);
+          this.skipBitWarning = this.regionCount;
+        }
+        if (!testBit(this.syncBits, region ? region - 1 : 0)) {
+          this.sprint('*** Previous bit not set ***');
+          this.skipBitWarning = region ? region - 1 : 0;
+        }
       }
     } else if (testBit(this.syncBits, region)) {
       this.syncCount--;
       this.clearBit(this.syncBits, region);
       this.sprint(`${h}Unsetting region (${region})`);
     }
-    this.syncCount = memweight(this.syncBits);
+    const count = memweight(this.syncBits);
+    if (this.syncCount !== count) {
+      this.sprint(`${h}sync_count(${this.syncCount}) != bitmap count(${count})`);
+      this.syncCount = count;
+    }
+    if (this.syncCount > this.regionCount) this.sprint(`${h}(lc->sync_count > lc->region_count) - this is bad`);
     if (this.syncCount === this.regionCount) this.inSync = true;
   }
 
@@ -354,6 +375,7 @@ export class LogC {
 
   /** export_checkpoint. */
   exportCheckpoint(requester: NodeId): Checkpoint {
+    this.sprint(`CKPT SEND - SEQ#=X, UUID=${shortUuid(this.uuid)}, nodeid = ${requester}:: recovering_region=${this.recoveringRegion === -1 ? '18446744073709551615' : this.recoveringRegion}, recoverer=${this.recoverer === -1 ? 4294967295 : this.recoverer}, sync_count=${memweight(this.syncBits)}`);
     return {
       requester,
       syncBits: this.syncBits.slice(),
@@ -362,15 +384,50 @@ export class LogC {
     };
   }
 
-  /** import_checkpoint (pull_state): sync bits +1, clean bits +2, the recovery slot. */
-  importCheckpoint(cp: Checkpoint): void {
-    this.syncBits.set(cp.syncBits);
-    this.resumeOverride += 1;
-    this.cleanBits.set(cp.cleanBits);
-    this.resumeOverride += 2;
+  /**
+   * pull_state of one bitset: refused unless the checkpoint's bitset has the
+   * size of ours ((region_count / 32 + 1) * 4 bytes), as when the joiner's
+   * table gives the log another region count.
+   */
+  private pullBits(which: 'sync_bits' | 'clean_bits', bits: Uint32Array): number {
+    const own = this.syncBits.byteLength;
+    if (bits.byteLength !== own) {
+      this.print(`pull_state(${which}): bad bitset_size (${bits.byteLength} vs ${own})`);
+      return EINVAL;
+    }
+    if (which === 'sync_bits') { this.resumeOverride += 1; this.syncBits.set(bits); }
+    else { this.resumeOverride += 2; this.cleanBits.set(bits); }
+    return 0;
+  }
+
+  /** import_checkpoint (pull_state): sync bits +1, clean bits +2, the recovery slot; -EIO if one is refused. */
+  importCheckpoint(cp: Checkpoint): number {
+    if (this.pullBits('sync_bits', cp.syncBits) || this.pullBits('clean_bits', cp.cleanBits)) {
+      this.print('Error loading bitmap state from checkpoint.');
+      return EIO;
+    }
     const [r, who] = cp.recoveringRegion.split(' ');
     this.recoveringRegion = r === '18446744073709551615' ? -1 : Number(r);
     this.recoverer = who === '4294967295' ? -1 : Number(who);
+    this.sprint(`CKPT INIT - SEQ#=X, UUID=${shortUuid(this.uuid)}, nodeid = X:: recovering_region=${r}, recoverer=${who}`);
+    return 0;
+  }
+
+  /** print_bits: the bitset's bytes (ceil(region_count / 8) of them), 16 a line, "[  0 -  15] FF ...". */
+  printBits(bs: Uint32Array): string[] {
+    const bytes = Buffer.from(bs.buffer, bs.byteOffset, bs.byteLength);
+    const size = Math.ceil(this.regionCount / 8);
+    const out: string[] = [];
+    let line = '';
+    for (let i = 0; i < size; i++) {
+      if (!(i % 16)) {
+        if (line) out.push(line);
+        line = `[${String(i).padStart(3)} - ${String(i + 15).padStart(3)}]`;
+      }
+      line += ` ${(bytes[i] ?? 0).toString(16).toUpperCase().padStart(2, '0')}`;
+    }
+    if (line) out.push(line);
+    return out;
   }
 }
 
@@ -466,18 +523,22 @@ export function doRequest(lc: LogC, rq: DmUlogRequest, originator: NodeId, serve
     case DmUlog.RESUME: r = lc.resume(); rq.data = Buffer.alloc(0); break;
     case DmUlog.PRESUSPEND: lc.recoveryHalted = true; rq.data = Buffer.alloc(0); break;
     case DmUlog.GET_REGION_SIZE: rq.data = u64s(lc.regionSize); break;
-    case DmUlog.IS_CLEAN: r = lc.regionCount > region && region >= 0 ? 0 : EINVAL; if (!r) rq.data = u64s(lc.isClean(region)); break;
-    case DmUlog.IN_SYNC: r = region >= 0 && region < lc.regionCount ? 0 : EINVAL; if (!r) rq.data = u64s(lc.inSyncOf(region)); break;
+    // cmirrord checks no region of IS_CLEAN, MARK, CLEAR or SET_REGION_SYNC against region_count, and lets IN_SYNC
+    // and IS_REMOTE_RECOVERING have region_count itself: a region of another node's bigger table lands in the
+    // bitsets' last word if it has room there (beyond it, C writes past the bitset; here it is dropped).
+    case DmUlog.IS_CLEAN: r = region >= 0 ? 0 : EINVAL; if (!r) rq.data = u64s(lc.isClean(region)); break;
+    case DmUlog.IN_SYNC: r = region >= 0 && region <= lc.regionCount ? 0 : EINVAL; if (!r) rq.data = u64s(lc.inSyncOf(region)); break;
     case DmUlog.FLUSH: r = lc.flush(server); rq.data = Buffer.alloc(0); break;
-    case DmUlog.MARK_REGION: for (const x of w) if (x >= 0 && x < lc.regionCount) lc.markRegion(x, originator); rq.data = Buffer.alloc(0); break;
-    case DmUlog.CLEAR_REGION: for (const x of w) if (x >= 0 && x < lc.regionCount) lc.clearRegion(x, originator); rq.data = Buffer.alloc(0); break;
+    case DmUlog.MARK_REGION: for (const x of w) if (x >= 0) lc.markRegion(x, originator); rq.data = Buffer.alloc(0); break;
+    case DmUlog.CLEAR_REGION: for (const x of w) if (x >= 0) lc.clearRegion(x, originator); rq.data = Buffer.alloc(0); break;
     case DmUlog.GET_RESYNC_WORK: rq.data = u64s(...lc.getResyncWork(originator, rq.seq)); break;
     case DmUlog.SET_REGION_SYNC: lc.setRegionSync(region, (w[1] ?? 0) !== 0, originator, rq.seq); rq.data = Buffer.alloc(0); break;
     case DmUlog.GET_SYNC_COUNT: rq.data = u64s(lc.syncCount); break;
     case DmUlog.STATUS_INFO: rq.data = Buffer.from(lc.statusInfo() + '\0'); break;
     case DmUlog.STATUS_TABLE: rq.data = Buffer.from(lc.statusTable() + '\0'); break;
     case DmUlog.IS_REMOTE_RECOVERING:
-      r = region >= 0 && region < lc.regionCount ? 0 : EINVAL;
+      // "if (region > lc->region_count) return -EINVAL": region_count itself is let through.
+      r = region >= 0 && region <= lc.regionCount ? 0 : EINVAL;
       if (!r) rq.data = u64s(...lc.isRemoteRecovering(region));
       break;
     default: r = EINVAL;
