@@ -37,8 +37,9 @@ _dmts_on() {
 node_kill() {
   touch "$DMSETUP_TS_CLUSTER_RUN/dead.$1"
   dmsetup-ts cluster crash "$1" > /dev/null 2>&1
+  # (a command that ends meanwhile removes its pid file: not an error)
   for _f in "$DMSETUP_TS_CLUSTER_RUN"/on.*.pid."$1"; do
-    [ -e "$_f" ] && kill -9 "$(cat "$_f")" 2>/dev/null
+    _p=$(cat "$_f" 2>/dev/null) && [ -n "$_p" ] && kill -9 "$_p" 2>/dev/null
   done
   return 0
 }
