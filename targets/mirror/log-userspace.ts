@@ -3,6 +3,7 @@
 // goes to the server in the CTR request. Without a server the constructor
 // fails as the kernel's does ("Userspace log server not found").
 
+import type { Timer } from '../../kernel/clock.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { DmDev, DmTarget } from '../../kernel/dm-target.js';
 import { EWOULDBLOCK, LogCtrError, type DirtyLog, type DirtyLogType } from './dirty-log.js';
@@ -54,9 +55,13 @@ export class UserspaceLog implements DirtyLog {
   inSyncHint = 0;
   regionSize = 0;
   regionCount = 0;
+  /** mark_list, clear_list: list_add puts each new region at the head. */
   private markList: number[] = [];
   private clearList: number[] = [];
   logDev: DmDev | null = null;
+  /** integrated_flush: flush_log_work on dmlog_wq (do_flush, 3 s after a flush of clears only) and sched_flush. */
+  private flushLogWork: Timer | null = null;
+  private schedFlush = 0;
 
   constructor(readonly type: DirtyLogType, readonly ti: DmTarget, readonly uuid: string, readonly integratedFlush: boolean,
     /** usr_argc and the constructor string "<len> <args...>" (for TABLE status). */
@@ -104,9 +109,33 @@ export class UserspaceLog implements DirtyLog {
     }
   }
 
-  dtr(): void { void this.req(DmUlog.DTR).catch(() => undefined); }
+  /** userspace_dtr: a planned flush runs first (flush_delayed_work), then the DTR. */
+  dtr(): void {
+    const dtr = () => { void this.req(DmUlog.DTR).catch(() => undefined); };
+    if (this.integratedFlush && this.schedFlush) void this.flushDelayedWork().then(dtr);
+    else dtr();
+  }
   async presuspend(): Promise<number> { return (await this.req(DmUlog.PRESUSPEND)).error; }
-  async postsuspend(): Promise<number> { return (await this.req(DmUlog.POSTSUSPEND)).error; }
+  /** userspace_postsuspend: "Run planned flush earlier", then the POSTSUSPEND. */
+  async postsuspend(): Promise<number> {
+    if (this.integratedFlush && this.schedFlush) await this.flushDelayedWork();
+    return (await this.req(DmUlog.POSTSUSPEND)).error;
+  }
+
+  /** do_flush: the FLUSH a flush of clears only put off; a failure raises an event. */
+  private async doFlush(): Promise<void> {
+    this.schedFlush = 0;
+    const r = await this.req(DmUlog.FLUSH);
+    if (r.error) this.ti.event();
+  }
+
+  /** flush_delayed_work: a pending do_flush runs now. */
+  private async flushDelayedWork(): Promise<void> {
+    if (!this.flushLogWork) return;
+    this.flushLogWork.cancel();
+    this.flushLogWork = null;
+    await this.doFlush();
+  }
   async resume(): Promise<number> {
     this.inSyncHint = 0;
     return (await this.req(DmUlog.RESUME)).error;
@@ -125,37 +154,58 @@ export class UserspaceLog implements DirtyLog {
     return this.req(DmUlog.IN_SYNC, u64(region)).then((r) => (r.error ? 0 : word(r.data, 0)));
   }
 
-  markRegion(region: number): void { this.markList.push(region); }
-  clearRegion(region: number): void { this.clearList.push(region); }
+  markRegion(region: number): void { this.markList.unshift(region); }
+  clearRegion(region: number): void { this.clearList.unshift(region); }
 
-  /** flush_one_by_one / flush_by_group: regions in groups of at most 32. */
-  private async flushByGroup(list: number[], type: DmUlog): Promise<number> {
+  /**
+   * flush_by_group: the list from its head in groups of at most 32, each one
+   * request (MARK/CLEAR, or with flushWithPayload a FLUSH carrying them).
+   * Each entry sent moves to the head of tmp_list; a failed group request
+   * puts tmp_list back in front of what is left and sends all of it one
+   * region a request (flush_one_by_one) until one fails.
+   */
+  private async flushByGroup(list: number[], type: DmUlog, flushWithPayload: boolean): Promise<number> {
+    const tmpList: number[] = [];
     for (let i = 0; i < list.length; i += MAX_FLUSH_GROUP_COUNT) {
       const group = list.slice(i, i + MAX_FLUSH_GROUP_COUNT);
-      const r = await this.req(type, u64(...group));
-      if (r.error) {
-        // Fall back to one by one.
-        for (const region of group) {
-          const r1 = await this.req(type, u64(region));
-          if (r1.error) return r1.error;
-        }
+      for (const region of group) tmpList.unshift(region);
+      const r = await this.req(flushWithPayload ? DmUlog.FLUSH : type, u64(...group));
+      if (!r.error) continue;
+      if (flushWithPayload) return r.error;
+      for (const region of [...tmpList, ...list.slice(i + group.length)]) {
+        const r1 = await this.req(type, u64(region));
+        if (r1.error) return r1.error;
       }
+      return 0;
     }
     return 0;
   }
 
-  /** userspace_flush: clears, then marks (or marks inside the FLUSH with integrated_flush), then FLUSH. */
+  /**
+   * userspace_flush: clears, then marks and a FLUSH; with integrated_flush
+   * the marks travel in FLUSH requests, and a flush of clears only sends no
+   * FLUSH but schedules one 3 s later (do_flush), which a later flush with
+   * marks cancels.
+   */
   async flush(): Promise<number> {
     const marks = this.markList.splice(0);
     const clears = this.clearList.splice(0);
     if (!marks.length && !clears.length) return 0;
-    let r = await this.flushByGroup(clears, DmUlog.CLEAR_REGION);
-    if (!r) {
-      if (!this.integratedFlush) {
-        r = await this.flushByGroup(marks, DmUlog.MARK_REGION);
-        if (!r) r = (await this.req(DmUlog.FLUSH)).error;
-      } else {
-        r = (await this.req(DmUlog.FLUSH, u64(...marks))).error;
+    let r = await this.flushByGroup(clears, DmUlog.CLEAR_REGION, false);
+    if (!r && !this.integratedFlush) {
+      r = await this.flushByGroup(marks, DmUlog.MARK_REGION, false);
+      if (!r) r = (await this.req(DmUlog.FLUSH)).error;
+    } else if (!r) {
+      r = await this.flushByGroup(marks, DmUlog.MARK_REGION, true);
+      if (!r) {
+        if (!marks.length && !this.schedFlush) {
+          this.flushLogWork = this.ti.kernel.clock.setTimer(3000, () => { this.flushLogWork = null; void this.doFlush(); });
+          this.schedFlush = 1;
+        } else {
+          this.flushLogWork?.cancel();
+          this.flushLogWork = null;
+          this.schedFlush = 0;
+        }
       }
     }
     // Failures are reported by an event; the entries are dropped either way.
