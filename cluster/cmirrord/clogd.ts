@@ -133,8 +133,8 @@ export class Cmirrord implements ClogDaemon {
     if (this.running) reply(rq);
   }
 
-  postsuspendFinalize(uuid: string): void {
-    const i = this.official.findIndex((l) => l.uuid === uuid);
+  postsuspendFinalize(uuid: string, luid: number): void {
+    const i = this.official.findIndex((l) => l.uuid === uuid && (!luid || l.luid === luid));
     if (i < 0) return;
     const [lc] = this.official.splice(i, 1);
     // The next RESUME is a master resume again unless a checkpoint loads the bits first.
@@ -157,9 +157,13 @@ export class Cmirrord implements ClogDaemon {
     switch (rq.requestType) {
       case DmUlog.CTR: return local(() => this.ctr(rq));
       case DmUlog.DTR: return local(() => this.dtr(rq));
-      case DmUlog.GET_REGION_SIZE: case DmUlog.IN_SYNC: case DmUlog.GET_SYNC_COUNT: case DmUlog.STATUS_TABLE:
-      case DmUlog.PRESUSPEND:
+      case DmUlog.GET_REGION_SIZE: case DmUlog.GET_SYNC_COUNT: case DmUlog.STATUS_TABLE:
         return local(() => { if (lc) doRequest(lc, rq, this.nodeid, false); else rq.error = -22; });
+      case DmUlog.IN_SYNC: case DmUlog.PRESUSPEND: {
+        // clog_in_sync and clog_presuspend look among the official logs only (get_log).
+        const off = this.official.find((l) => l.uuid === rq.uuid && (!rq.luid || l.luid === rq.luid));
+        return local(() => { if (off) doRequest(off, rq, this.nodeid, false); else { rq.error = -22; rq.data = Buffer.alloc(0); } });
+      }
       case DmUlog.RESUME:
         if (!lc) return local(() => { rq.error = -22; });
         this.replies.set(rq.seq, reply);
@@ -244,18 +248,21 @@ export class Cmirrord implements ClogDaemon {
       rq.error = EINVAL;
       return;
     }
-    // "The log should not be on the official list. There should have been a suspend first."
-    if (this.official.includes(lc)) this.print(`[${shortUuid(rq.uuid)}] DTR before SUS: leaving CPG`);
+    if (this.official.includes(lc)) {
+      // "The log should not be on the official list. There should have been a suspend first."
+      this.print(`[${shortUuid(rq.uuid)}] DTR before SUS: leaving CPG`);
+      // destroy_cluster_cpg: the group whose name is the UUID (none for a UUID longer than a CPG name).
+      const g = this.groups.get(rq.uuid);
+      if (g) {
+        g.destroy();
+        this.groups.delete(rq.uuid);
+      }
+    }
     for (const list of [this.pending, this.official]) {
       const i = list.indexOf(lc);
       if (i >= 0) list.splice(i, 1);
     }
     lc.disk?.bdev.close();
-    const g = this.groups.get(lc.uuid);
-    if (g && !this.official.some((l) => l.uuid === lc.uuid)) {
-      g.destroy();
-      this.groups.delete(lc.uuid);
-    }
     rq.error = 0;
     rq.data = Buffer.alloc(0);
   }
@@ -275,16 +282,24 @@ export class Cmirrord implements ClogDaemon {
       const i = this.pending.indexOf(lc);
       if (i < 0) return;
       this.pending.splice(i, 1);
-      // A reload: the new table's log replaces the old one of this uuid.
-      const old = this.official.findIndex((l) => l.uuid === lc.uuid);
-      if (old >= 0) this.official.splice(old, 1);
       this.official.push(lc);
     };
     const go = () => {
       if (!this.running) return;
       const name = cpgName(lc.uuid);
+      if (wasPending && this.groups.get(lc.uuid)) {
+        // create_cluster_cpg: a group of this UUID exists already (another log of the same UUID, another luid).
+        // do_local_work answers the failed resume with the request's error, which nobody set: a success;
+        // the log stays pending.
+        this.print(`Log entry already exists: ${lc.uuid}`);
+        this.print('clog_resume:  Failed to create cluster CPG');
+        const reply = this.replies.get(rq.seq);
+        this.replies.delete(rq.seq);
+        reply?.({ ...rq, error: 0, data: Buffer.alloc(0) });
+        return;
+      }
       if (!this.groups.get(lc.uuid) && (wasPending || !this.groups.has(name))) {
-        const group = new ClogCpg(name, this);
+        const group = new ClogCpg(name, this, lc.luid);
         this.groups.set(name, group);
         group.handle = this.cpg.join<ClogRequest>(this.nodeid, name, {
           deliver: (from, msg) => { if (this.running) this.serial(() => this.dispatched(group, group.deliver(from, msg))); },

@@ -32,7 +32,7 @@ export interface ClogDaemon {
   /** The group is gone (left): forget it. */
   groupGone(g: ClogCpg): void;
   /** cluster_postsuspend: our own leave is final; the log may be resumed (afresh) again. */
-  postsuspendFinalize(uuid: string): void;
+  postsuspendFinalize(uuid: string, luid: number): void;
   debug(msg: string): void;
   /** LOG_ERROR: a line of cmirrord's output. */
   print(line: string): void;
@@ -60,7 +60,8 @@ export class ClogCpg {
   private readonly debugging: string[] = new Array<string>(DEBUGGING_HISTORY).fill('');
   private idx = 0;
 
-  constructor(readonly name: string, private readonly d: ClogDaemon) {}
+  /** luid: the log whose resume made the group (cluster_postsuspend finds that one). */
+  constructor(readonly name: string, private readonly d: ClogDaemon, readonly luid = 0) {}
 
   /** LOG_SPRINT. */
   sprint(line: string): void {
@@ -374,7 +375,7 @@ export class ClogCpg {
     this.sprint(`---  UUID=${shortUuid(this.name)}  ${left} left  ---`);
     if (left === this.me) {
       // Our own leave: the log goes back to pending (cluster_postsuspend), the POSTSUSPEND is answered, the rest dropped.
-      this.d.postsuspendFinalize(this.name);
+      this.d.postsuspendFinalize(this.name, this.luid);
       for (const rq of this.workingList.splice(0)) if (rq.rq.requestType === DmUlog.POSTSUSPEND) this.d.kernelSend(rq.rq);
       this.freeMe = true;
       this.lowestId = DEAD;

@@ -533,7 +533,16 @@ export function doRequest(lc: LogC, rq: DmUlogRequest, originator: NodeId, serve
     case DmUlog.CLEAR_REGION: for (const x of w) if (x >= 0) lc.clearRegion(x, originator); rq.data = Buffer.alloc(0); break;
     case DmUlog.GET_RESYNC_WORK: rq.data = u64s(...lc.getResyncWork(originator, rq.seq)); break;
     case DmUlog.SET_REGION_SYNC: lc.setRegionSync(region, (w[1] ?? 0) !== 0, originator, rq.seq); rq.data = Buffer.alloc(0); break;
-    case DmUlog.GET_SYNC_COUNT: rq.data = u64s(lc.syncCount); break;
+    case DmUlog.GET_SYNC_COUNT: {
+      rq.data = u64s(lc.syncCount);
+      // Answered, then corrected if it drifted from the bits.
+      const count = memweight(lc.syncBits);
+      if (lc.syncCount !== count) {
+        lc.sprint(`get_sync_count - SEQ#=${rq.seq}, UUID=${shortUuid(lc.uuid)}, nodeid = ${originator}:: sync_count(${lc.syncCount}) != bitmap count(${count})`);
+        lc.syncCount = count;
+      }
+      break;
+    }
     case DmUlog.STATUS_INFO: rq.data = Buffer.from(lc.statusInfo() + '\0'); break;
     case DmUlog.STATUS_TABLE: rq.data = Buffer.from(lc.statusTable() + '\0'); break;
     case DmUlog.IS_REMOTE_RECOVERING:
