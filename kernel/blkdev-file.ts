@@ -6,7 +6,7 @@
 
 import { ReqOp, submitBioWait } from './bio.js';
 import { bdevReadOnly, type BlockDevice } from './block.js';
-import { BdevFile } from './blkdev-pagecache.js';
+import { BdevFile, flushBuffers, syncBlockdev } from './blkdev-pagecache.js';
 import { userBio, userErrno } from './blkdev-io.js';
 import { KernelError, type Errno } from './errno.js';
 import type { KernelLog } from './klog.js';
@@ -46,6 +46,7 @@ export class BlockDeviceOpenFile {
     len = Math.min(len, this.size - pos);
     if (!this.direct) return this.cache.read(pos, len);
     if (this.unaligned(pos, len, bufferAligned)) return 'EINVAL';
+    await syncBlockdev(this.bdev); // filemap_write_and_wait_range
     const data = Buffer.alloc(len);
     const status = await submitBioWait(userBio(ReqOp.READ, this.bdev, pos / SECTOR_SIZE, data));
     return status ? userErrno(status) : data;
@@ -59,6 +60,7 @@ export class BlockDeviceOpenFile {
     const len = Math.min(data.length, this.size - pos);
     if (!this.direct) return this.cache.write(pos, data.subarray(0, len));
     if (this.unaligned(pos, len, bufferAligned)) return 'EINVAL';
+    await flushBuffers(this.bdev); // written back, then invalidated
     const status = await submitBioWait(userBio(ReqOp.WRITE, this.bdev, pos / SECTOR_SIZE, data.subarray(0, len)));
     return status ? userErrno(status) : len;
   }

@@ -5,6 +5,7 @@
 import { Bio, ReqOp, submitBioWait, type BlkStatus } from './bio.js';
 import { bdevReadOnly, type BlockDevice } from './block.js';
 import type { Errno } from './errno.js';
+import { flushBuffers, syncBlockdev } from './blkdev-pagecache.js';
 
 export interface IoResult { bytes: number; error?: Errno }
 
@@ -28,6 +29,8 @@ export async function blkdevWrite(bdev: BlockDevice, sector: number, data: Buffe
   bdev.open();
   try {
     if (bdevReadOnly(bdev)) return { bytes: 0, error: 'EPERM' };
+    // A direct write: the cache written back and dropped first (another opener may have left it dirty).
+    await flushBuffers(bdev);
     let done = 0;
     while (done < data.length) {
       const len = Math.min(bs, data.length - done);
@@ -47,6 +50,7 @@ export async function blkdevWrite(bdev: BlockDevice, sector: number, data: Buffe
 export async function blkdevRead(bdev: BlockDevice, sector: number, count: number, bs: number): Promise<IoResult & { data: Buffer }> {
   bdev.open();
   try {
+    await syncBlockdev(bdev); // filemap_write_and_wait_range before a direct read
     const end = Math.min(sector + count, bdev.sizeSectors());
     const data = Buffer.alloc(Math.max(0, end - sector) * 512);
     let done = 0;

@@ -68,7 +68,7 @@ export class BlockDeviceFile {
         bdev.raPages = Math.floor((arg * SECTOR_SIZE) / PAGE_SIZE);
         return undefined;
       case 'BLKRAGET': case 'BLKFRAGET': return (bdev.raPages * PAGE_SIZE) / SECTOR_SIZE;
-      case 'BLKFLSBUF': return undefined; // sync_blockdev + invalidate_bdev: nothing is cached between opens
+      case 'BLKFLSBUF': return undefined; // sync_blockdev + invalidate_bdev (the caller waits for them: flushBuffers)
       case 'BLKRRPART':
         if (bdev.partscan) return undefined; // a loop device set up with -P rescans (no partitions are emulated)
         throw new KernelError('EINVAL'); // neither loop without -P nor dm scans partitions

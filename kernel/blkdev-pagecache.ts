@@ -23,19 +23,29 @@
 //
 // The block size is set_init_blocksize's: the largest power of two up to the
 // page size that divides the device size (4096 for the usual devices).
-// One call is one open .. close of the device. Not modelled: a device that
-// someone else holds open keeps its cache past dd's close and is written back
-// later by the flusher; here it is written back at close all the same.
+//
+// The cache is the device's (bd_inode's mapping), shared by every open file
+// on it, and lives until the device's last close (blkdev_put: sync_blockdev,
+// then kill_bdev). A close that is not the last (another table holds the
+// device, say) leaves the dirty pages in it: they reach the device when
+// something writes them back (BLKFLSBUF, sync, a suspend's lock_fs, the
+// holder's close) or when the flusher finds them older than
+// dirty_expire_centisecs.
 
 import { ReqOp, REQ_RAHEAD, REQ_SYNC, submitBioWait, type BlkStatus } from './bio.js';
 import { bdevReadOnly, type BlockDevice } from './block.js';
 import type { Errno } from './errno.js';
 import type { KernelLog } from './klog.js';
+import type { Timer } from './clock.js';
 import { userBio, type IoResult } from './blkdev-io.js';
 
 const PAGE_SIZE = 4096;
 /** VM_READAHEAD_PAGES: 128 KiB. */
 const RA_PAGES = 32;
+/** dirty_expire_centisecs (30 s): dirty data older than this is the flusher's. */
+const DIRTY_EXPIRE_MS = 30_000;
+/** dirty_writeback_centisecs (5 s): how often the flusher looks. */
+const DIRTY_WRITEBACK_MS = 5_000;
 
 
 interface Page {
@@ -59,18 +69,37 @@ function blockSize(bytes: number): number {
 
 const toErrno = (s: BlkStatus): Errno => (s === 'DM_REQUEUE' || s === 0 ? 'EIO' : s);
 
-/** One open file on a block device: its page cache and readahead state. */
+/** bd_inode->i_mapping: a block device's cached pages, from its first open to its last close. */
+interface Mapping {
+  readonly pages: Map<number, Page>;
+  readonly bsize: number;
+  /** The flusher's next look at this device's dirty pages. */
+  flusher?: Timer;
+}
+
+/** The page cache of every block device that has one. */
+const mappings = new Map<BlockDevice, Mapping>();
+
+/** One open file on a block device: the device's page cache and the file's readahead state. */
 export class BdevFile {
   readonly size: number;
   readonly bsize: number;
-  private readonly pages = new Map<number, Page>();
+  private readonly mapping: Mapping;
   /** file_ra_state. */
   private ra = { start: 0, size: 0, asyncSize: 0, prevPos: -1 };
 
   constructor(readonly bdev: BlockDevice, private readonly klog: KernelLog) {
     this.size = bdev.sizeSectors() * 512;
-    this.bsize = blockSize(this.size);
+    let mapping = mappings.get(bdev);
+    if (!mapping) {
+      mapping = { pages: new Map(), bsize: blockSize(this.size) };
+      mappings.set(bdev, mapping);
+    }
+    this.mapping = mapping;
+    this.bsize = mapping.bsize;
   }
+
+  private get pages(): Map<number, Page> { return this.mapping.pages; }
 
   private get blocksPerPage(): number { return PAGE_SIZE / this.bsize; }
   private get lastPage(): number { return Math.ceil(this.size / PAGE_SIZE) - 1; }
@@ -90,8 +119,7 @@ export class BdevFile {
   }
 
   private bufferIoError(index: number, b: number, what: string): void {
-    const block = (index * PAGE_SIZE) / this.bsize + b;
-    this.klog.printk('err', `Buffer I/O error on dev ${this.bdev.diskName}, logical block ${block}, ${what}`);
+    bufferIoError(this.klog, this.bdev, this.bsize, index, b, what);
   }
 
   // ---- write(2) ------------------------------------------------------------
@@ -145,32 +173,28 @@ export class BdevFile {
 
   // ---- close ---------------------------------------------------------------
 
-  /**
-   * Write back every dirty block (one WRITE|SYNC bio each, all submitted,
-   * then waited for), logging each failure; true if any failed.
-   */
-  async writeback(): Promise<boolean> {
-    const writes: Promise<boolean>[] = [];
-    for (const index of [...this.pages.keys()].sort((a, b) => a - b)) {
-      const p = this.pages.get(index)!;
-      for (let b = 0; b < this.blocksPerPage; b++) {
-        if (!p.dirty[b]) continue;
-        p.dirty[b] = false;
-        const data = p.data.subarray(b * this.bsize, (b + 1) * this.bsize);
-        const bio = userBio(ReqOp.WRITE, this.bdev, this.blockSector(index, b), data, REQ_SYNC);
-        writes.push(submitBioWait(bio).then((s) => {
-          if (s) this.bufferIoError(index, b, 'lost async page write');
-          return s !== 0;
-        }));
-      }
-    }
-    return (await Promise.all(writes)).some(Boolean);
-  }
+  /** Write back every dirty block of the device (see syncBlockdev); true if any failed. */
+  writeback(): Promise<boolean> { return syncBlockdev(this.bdev); }
 
-  /** Last close: write back every dirty block, wait, log failures, drop the cache. */
+  /**
+   * blkdev_close: the device's last close writes the cache back, waits, logs
+   * failures and drops it; any other leaves it, dirty pages and all, to the
+   * flusher (or whatever writes the device back first).
+   */
   async close(): Promise<void> {
-    await this.writeback();
-    this.pages.clear();
+    if (this.bdev.openCount <= 1) {
+      await blkdevLastClose(this.bdev);
+      return;
+    }
+    const m = this.mapping;
+    const clock = this.bdev.clock;
+    if (!clock || m.flusher || ![...m.pages.values()].some((p) => p.dirty.includes(true))) return;
+    // wb_workfn every dirty_writeback_centisecs: the first look after the pages have expired.
+    const due = Math.ceil((clock.nowMs() + DIRTY_EXPIRE_MS) / DIRTY_WRITEBACK_MS) * DIRTY_WRITEBACK_MS - clock.nowMs();
+    m.flusher = clock.setTimer(due, () => {
+      m.flusher = undefined;
+      if (mappings.get(this.bdev) === m) void syncBlockdev(this.bdev);
+    });
   }
 
   // ---- read(2) -------------------------------------------------------------
@@ -298,6 +322,61 @@ export class BdevFile {
       }
     }));
   }
+}
+
+function bufferIoError(klog: KernelLog | undefined, bdev: BlockDevice, bsize: number, index: number, b: number, what: string): void {
+  const block = (index * PAGE_SIZE) / bsize + b;
+  klog?.printk('err', `Buffer I/O error on dev ${bdev.diskName}, logical block ${block}, ${what}`);
+}
+
+/**
+ * sync_blockdev: write back every dirty block of the device's cache (one
+ * WRITE|SYNC bio each, all submitted, then waited for), logging each
+ * failure; true if any failed. Nothing to do for a device with no cache.
+ */
+export async function syncBlockdev(bdev: BlockDevice): Promise<boolean> {
+  const m = mappings.get(bdev);
+  if (!m) return false;
+  const writes: Promise<boolean>[] = [];
+  for (const index of [...m.pages.keys()].sort((a, b) => a - b)) {
+    const p = m.pages.get(index)!;
+    for (let b = 0; b < p.dirty.length; b++) {
+      if (!p.dirty[b]) continue;
+      p.dirty[b] = false;
+      const data = p.data.subarray(b * m.bsize, (b + 1) * m.bsize);
+      const bio = userBio(ReqOp.WRITE, bdev, (index * PAGE_SIZE + b * m.bsize) / 512, data, REQ_SYNC);
+      writes.push(submitBioWait(bio).then((s) => {
+        if (s) bufferIoError(bdev.klog, bdev, m.bsize, index, b, 'lost async page write');
+        return s !== 0;
+      }));
+    }
+  }
+  return (await Promise.all(writes)).some(Boolean);
+}
+
+/** The device's last close (blkdev_put): sync_blockdev, then kill_bdev drops the cache. */
+export async function blkdevLastClose(bdev: BlockDevice): Promise<void> {
+  const m = mappings.get(bdev);
+  if (!m) return;
+  try {
+    await syncBlockdev(bdev);
+  } finally {
+    m.flusher?.cancel();
+    if (mappings.get(bdev) === m) mappings.delete(bdev);
+  }
+}
+
+/** invalidate_bdev after a sync (BLKFLSBUF): the clean pages go; the dirty ones were just written. */
+export async function flushBuffers(bdev: BlockDevice): Promise<void> {
+  await syncBlockdev(bdev);
+  const m = mappings.get(bdev);
+  if (!m) return;
+  for (const [index, p] of m.pages) if (!p.dirty.includes(true)) m.pages.delete(index);
+}
+
+/** sync(2): every block device's dirty pages written back. */
+export async function syncAll(): Promise<void> {
+  await Promise.all([...mappings.keys()].map((bdev) => syncBlockdev(bdev)));
 }
 
 /**

@@ -2,6 +2,7 @@
 
 import type { Bio } from './bio.js';
 import type { KernelLog } from './klog.js';
+import type { Clock } from './clock.js';
 
 export const LOOP_MAJOR = 7;
 export const DM_MAJOR = 254;
@@ -36,6 +37,8 @@ export interface BlockDevice {
   bdHolders?: number;
   /** The log of the kernel the device belongs to (printk is global there; here each emulated kernel has its own). */
   readonly klog?: KernelLog;
+  /** The clock of the kernel the device belongs to (the flusher's timers). */
+  readonly clock?: Clock;
 }
 
 /** bdev_read_only: the block device's own flag (BLKROSET) or the disk's (set_disk_ro). */

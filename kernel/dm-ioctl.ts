@@ -268,21 +268,21 @@ export class DmIoctl {
   }
 
   /** DM_DEV_SUSPEND with DM_SUSPEND_FLAG. */
-  async devSuspend(ref: DevRef, noflush = false): Promise<DmInfo> {
+  async devSuspend(ref: DevRef, noflush = false, nolockfs = false): Promise<DmInfo> {
     const md = this.find(ref);
-    await md.locked(() => md.suspend(noflush));
+    await md.locked(() => md.suspend(noflush, !nolockfs));
     return this.info(md);
   }
 
   /** DM_DEV_SUSPEND without DM_SUSPEND_FLAG: do_resume. */
-  async devResume(ref: DevRef, noflush = false): Promise<DmInfo> {
+  async devResume(ref: DevRef, noflush = false, nolockfs = false): Promise<DmInfo> {
     const md = this.find(ref);
     return md.locked(async () => {
       const table = md.inactive;
       md.inactive = null;
       let old: DmTable | null = null;
       if (table) {
-        if (!md.suspended) await md.suspend(noflush);
+        if (!md.suspended) await md.suspend(noflush, !nolockfs);
         try {
           old = md.swapTable(table);
         } catch (e) {

@@ -2,6 +2,7 @@
 // inactive tables, suspension, events, and the bio path that splits a bio at
 // target boundaries and hands the pieces to each target's map function.
 
+import { blkdevLastClose, syncBlockdev } from './blkdev-pagecache.js';
 import { Bio, ReqOp, REQ_PREFLUSH, REQ_SYNC, bioEndio, bioInside, submitBio, type BlkStatus } from './bio.js';
 import { DM_MAJOR, readaheadPages, stackingLimits, type BlockDevice, type QueueLimits } from './block.js';
 import { DmEndio, DmMapio } from './dm-target.js';
@@ -9,6 +10,7 @@ import type { Errno } from './errno.js';
 import type { DmTable, TableTarget } from './dm-table.js';
 import type { Kernel } from './kernel.js';
 import type { KernelLog } from './klog.js';
+import type { Clock } from './clock.js';
 import { DmStats } from './dm-stats.js';
 import { WorkStruct, Workqueue } from './workqueue.js';
 
@@ -118,6 +120,7 @@ export class MappedDevice implements BlockDevice {
   sizeSectorsExact(): bigint { return this.live?.size() ?? 0n; }
 
   get klog(): KernelLog { return this.kernel.klog; }
+  get clock(): Clock { return this.kernel.clock; }
 
   open(): void { this.openCount++; }
   close(): void {
@@ -142,6 +145,8 @@ export class MappedDevice implements BlockDevice {
       if (n === 1) {
         bdev.bdHolders = (bdev.bdHolders ?? 1) - 1;
         bdev.close();
+        // blkdev_put: the device's last close writes its page cache back.
+        if (bdev.openCount === 0) void blkdevLastClose(bdev);
       }
     } else this.tableDevices.set(bdev, n - 1);
   }
@@ -339,12 +344,14 @@ export class MappedDevice implements BlockDevice {
   }
 
   /** __dm_suspend: presuspend, block new I/O, wait for in-flight I/O, postsuspend. */
-  async suspend(noflush: boolean): Promise<void> {
+  async suspend(noflush: boolean, lockfs = true): Promise<void> {
     if (this.suspended) return;
     const map = this.live;
     this.noflushSuspending = noflush;
     try {
       await map?.presuspend();
+      // lock_fs: freeze_bdev of a device with no file system on it syncs its page cache.
+      if (!noflush && lockfs && this.hasDisk) await syncBlockdev(this);
       this.blockIo = true;
       await this.waitForCompletion();
       await map?.postsuspend();

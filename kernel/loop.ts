@@ -94,7 +94,7 @@ export class LoopDevice implements BlockDevice {
   private sectors = 0;
   private canDio = false;
 
-  constructor(readonly minor: number, private readonly clock: Clock, readonly klog?: KernelLog) {
+  constructor(readonly minor: number, readonly clock: Clock, readonly klog?: KernelLog) {
     this.diskName = `loop${minor}`;
   }
 

@@ -11,6 +11,7 @@ import { bufferedRead, bufferedWrite } from './blkdev-pagecache.js';
 import { openBlockDevice, type FileTable } from './blkdev-file.js';
 import { formatLogLine } from './klog.js';
 import { BlockDeviceFile, type BlkIoctl } from './blkdev-ioctl.js';
+import { flushBuffers, syncAll } from './blkdev-pagecache.js';
 import { DM_MAJOR, LOOP_MAJOR, type BlockDevice } from './block.js';
 import type { MappedDevice } from './dm.js';
 import type { DevRef, TargetSpec } from './dm-ioctl.js';
@@ -74,8 +75,8 @@ const OP_TABLE: Record<string, Op> = {
   removeAll: async (k) => { await k.dmIoctl.removeAll(); return r(true); },
   devSetGeometry: (k, a) => r(k.dmIoctl.devSetGeometry(ref(a), String(a.geometry))),
   devRename: (k, a) => r(k.dmIoctl.devRename(ref(a), String(a.newValue), Boolean(a.setUuid))),
-  devSuspend: async (k, a) => r(await k.dmIoctl.devSuspend(ref(a), Boolean(a.noflush))),
-  devResume: async (k, a) => r(await k.dmIoctl.devResume(ref(a), Boolean(a.noflush))),
+  devSuspend: async (k, a) => r(await k.dmIoctl.devSuspend(ref(a), Boolean(a.noflush), Boolean(a.nolockfs))),
+  devResume: async (k, a) => r(await k.dmIoctl.devResume(ref(a), Boolean(a.noflush), Boolean(a.nolockfs))),
   devStatus: (k, a) => r(k.dmIoctl.devStatus(ref(a), Boolean(a.inactive))),
   /** DM_DEV_STATUS for each of several devices in one request (a report over every device): one answer each, an errno or the info. */
   devStatusEach: (k, a) => {
@@ -160,13 +161,15 @@ const OP_TABLE: Record<string, Op> = {
    * open(PATH, O_RDONLY), then each ioctl in turn, as blockdev(8) does: the
    * results so far and, at the first failing one, its errno.
    */
-  blkdevIoctls: (k, a) => {
+  blkdevIoctls: async (k, a) => {
     const bdev = k.openDevPath(String(a.path));
     const file = new BlockDeviceFile(bdev);
     const results: (string | null)[] = [];
     for (const c of a.cmds as { cmd: BlkIoctl; arg?: number }[]) {
       try {
         const v = file.ioctl(c.cmd, c.arg ?? 0);
+        // BLKFLSBUF: sync_blockdev and invalidate_bdev, waited for.
+        if (c.cmd === 'BLKFLSBUF') await flushBuffers(bdev);
         results.push(v === undefined ? null : String(v));
       } catch (e) {
         if (e instanceof KernelError) return r({ results, errno: e.errno });
@@ -175,6 +178,9 @@ const OP_TABLE: Record<string, Op> = {
     }
     return r({ results });
   },
+
+  /** sync(2): every block device's dirty pages written back, waited for. */
+  sync: async () => { await syncAll(); return r(null); },
 
   // ---- loop control ----
   loopAttach: (k, a) => {

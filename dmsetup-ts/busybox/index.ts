@@ -6,7 +6,7 @@
 export const usage = `Usage: dmsetup-ts busybox APPLET [ARGS]...
 The oracle VM's BusyBox (v1.35.0) applets that touch block devices, over the
 emulated kernel: losetup, blockdev, dd (dd of files only runs BusyBox's own,
-or this machine's, dd); vfs APPLET runs a BusyBox applet that reads files
+or this machine's, dd), sync (the kernel's page caches too); vfs APPLET runs a BusyBox applet that reads files
 (cat, ls, md5sum, ...) on the emulated /dev, /sys and /proc paths among its
 arguments.
 `;
@@ -16,6 +16,7 @@ const APPLETS: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   blockdev: () => import('./blockdev.js'),
   dd: () => import('./dd.js'),
   vfs: () => import('./vfs.js'),
+  sync: () => import('./sync.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

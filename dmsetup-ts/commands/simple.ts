@@ -13,7 +13,7 @@ const OPS: Record<SimpleTask, string> = { suspend: 'devSuspend', resume: 'devRes
 export async function simple(ctx: Ctx, task: SimpleTask, name: string | undefined, eventNr: number, display: boolean): Promise<boolean> {
   const dev = await taskDevice(ctx, name);
   if (!dev) return false;
-  const args: Record<string, unknown> = { noflush: has(ctx.sw, 'noflush') };
+  const args: Record<string, unknown> = { noflush: has(ctx.sw, 'noflush'), nolockfs: has(ctx.sw, 'nolockfs') };
   if (task === 'waitevent') args.eventNr = eventNr;
   if (task === 'remove') args.deferred = has(ctx.sw, 'deferred');
   // _simple does not goto_out after its task (no backtrace); dm_task_run stacks the node operations.

@@ -39,6 +39,7 @@ const SHIMS: Record<string, { prog?: string; args: string[] }> = {
   losetup: { args: ['busybox', 'losetup'] },
   blockdev: { args: ['busybox', 'blockdev'] },
   dd: { args: ['busybox', 'dd'] },
+  sync: { args: ['busybox', 'sync'] },
   'dmsetup-ts': { args: [] },
   dmesg: { args: ['dmesg'] },
 };
@@ -193,6 +194,7 @@ export function makeSandbox(opts: { real: boolean; cli: string; utilLinux?: read
     const bin = path.join(root, 'bin');
     fs.mkdirSync(bin);
     for (const [name, vmShim] of Object.entries(SHIMS)) {
+      if (name === 'sync' && opts.hostUserland) continue; // the host's sync(1) there
       const shim = opts.hostUserland && (name === 'losetup' || name === 'blockdev') ? { prog: name, args: [] }
         : opts.utilLinux?.includes(name) ? { prog: name, args: [] } : vmShim;
       const prog = shim.prog ? `DMSETUP_TS_PROG=${shim.prog}; export DMSETUP_TS_PROG` : 'unset DMSETUP_TS_PROG';
