@@ -139,3 +139,34 @@ t.test('write past the end and partial blocks', async (t) => {
   const r = await bufferedWrite(kernel.klog, lin, 8193, Buffer.alloc(512), 512);
   t.equal(r.error, 'ENOSPC');
 });
+
+// The probe behind scenario 700: a device another table holds keeps dd's
+// dirty pages past dd's close (the close is not the device's last).
+t.test('a held device keeps its dirty pages until something writes them back', async (t) => {
+  const { kernel, clock, files } = setup(t, 1);
+  const l0 = await create(kernel, 'l0', '0 8192 linear /dev/loop0 0');
+  const top = await create(kernel, 'top', '0 8192 linear /dev/mapper/l0 0');
+  const zeros = legRead(files[0]!, 0, 8);
+  const filled = (byte: number) => md5(Buffer.alloc(4096, byte)) + '\n';
+  t.equal(await dmWrite(kernel, l0, 0, 8, 7), '');
+  t.equal(legRead(files[0]!, 0, 8), zeros, 'not written: the table holds l0');
+  t.equal(await dmRead(kernel, top, 0, 8), zeros, 'top reads what l0\'s device has');
+  t.equal(await dmRead(kernel, l0, 0, 8), filled(7), 'l0 reads its own cache');
+  await kernel.dmIoctl.devSuspend({ name: 'l0' }, false, true);
+  await kernel.dmIoctl.devResume({ name: 'l0' });
+  t.equal(legRead(files[0]!, 0, 8), zeros, 'a suspend without lock_fs writes nothing back');
+  await kernel.dmIoctl.devSuspend({ name: 'l0' });
+  await kernel.dmIoctl.devResume({ name: 'l0' });
+  t.equal(legRead(files[0]!, 0, 8), filled(7), 'lock_fs synced it');
+  t.equal(await dmWrite(kernel, l0, 8, 8, 9), '');
+  await clock.advance(29_000);
+  t.equal(legRead(files[0]!, 8, 8), zeros, 'not yet expired');
+  await clock.advance(10_000);
+  t.equal(legRead(files[0]!, 8, 8), filled(9), 'the flusher wrote it after dirty_expire_centisecs');
+  t.equal(await dmWrite(kernel, l0, 16, 8, 3), '');
+  await kernel.dmIoctl.devRemove({ name: 'top' });
+  await clock.settle();
+  t.equal(legRead(files[0]!, 16, 8), filled(3), 'the holder\'s close was the last: written back');
+  t.equal(await dmWrite(kernel, l0, 24, 8, 4), '');
+  t.equal(legRead(files[0]!, 24, 8), filled(4), 'not held: written back at dd\'s close');
+});
