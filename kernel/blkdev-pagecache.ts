@@ -46,6 +46,8 @@ const RA_PAGES = 32;
 const DIRTY_EXPIRE_MS = 30_000;
 /** dirty_writeback_centisecs (5 s): how often the flusher looks. */
 const DIRTY_WRITEBACK_MS = 5_000;
+/** Pages a device held open by others keeps cached past a close (64 MiB) before its clean ones are dropped. */
+const CACHE_PAGES_MAX = 16384;
 
 
 interface Page {
@@ -187,6 +189,8 @@ export class BdevFile {
       return;
     }
     const m = this.mapping;
+    // Memory pressure, roughly: a cache past its bound gives up its clean pages (reclaim).
+    if (m.pages.size > CACHE_PAGES_MAX) for (const [index, p] of m.pages) if (!p.dirty.includes(true)) m.pages.delete(index);
     const clock = this.bdev.clock;
     if (!clock || m.flusher || ![...m.pages.values()].some((p) => p.dirty.includes(true))) return;
     // wb_workfn every dirty_writeback_centisecs: the first look after the pages have expired.
