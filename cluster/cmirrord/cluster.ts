@@ -7,7 +7,7 @@
 
 import type { CpgAddress, CpgHandle, NodeId } from '../cpg.js';
 import type { LogC } from './functions.js';
-import { doRequest, shortUuid } from './functions.js';
+import { doRequest, shortUuid, SprintRing } from './functions.js';
 import { copyRq, DM_ULOG_CHECKPOINT_READY, DM_ULOG_MEMBER_JOIN, DM_ULOG_RESPONSE, DmUlog, type Checkpoint, type ClogRequest } from './request.js';
 
 export const DEAD = 0xdead;
@@ -57,27 +57,16 @@ export class ClogCpg {
   cpgState = 1;
   handle!: CpgHandle<ClogRequest>;
   /** debugging[] and idx: the command history cluster_debug prints. */
-  private readonly debugging: string[] = new Array<string>(DEBUGGING_HISTORY).fill('');
-  private idx = 0;
+  private readonly debugging = new SprintRing(DEBUGGING_HISTORY);
 
   /** luid: the log whose resume made the group (cluster_postsuspend finds that one). */
   constructor(readonly name: string, private readonly d: ClogDaemon, readonly luid = 0) {}
 
   /** LOG_SPRINT. */
-  sprint(line: string): void {
-    this.idx = (this.idx + 1) % DEBUGGING_HISTORY;
-    this.debugging[this.idx] = line;
-  }
+  sprint(line: string): void { this.debugging.sprint(line); }
 
-  /** The history as cluster_debug and the message callback's error report print it (the walk moves idx round once). */
-  historyLines(): string[] {
-    const out: string[] = [];
-    for (let i = 0; i < DEBUGGING_HISTORY; i++) {
-      this.idx = (this.idx + 1) % DEBUGGING_HISTORY;
-      if (this.debugging[this.idx]) out.push(`${i}:${this.idx}) ${this.debugging[this.idx]}`);
-    }
-    return out;
-  }
+  /** The history as cluster_debug and the message callback's error report print it. */
+  historyLines(): string[] { return this.debugging.lines(); }
 
   /** cluster_debug's lines for this group. */
   debugLines(): string[] {

@@ -32,6 +32,29 @@ export type LogState = 'LOG_PENDING' | 'LOG_RESUMED' | 'LOG_SUSPENDED';
 interface MarkEntry { nodeid: NodeId; region: number }
 
 /** struct log_c. */
+/** LOG_SPRINT's ring of the last lines (resync_history, a group's debugging[]), indexed by idx. */
+export class SprintRing {
+  private readonly ring: string[];
+  private idx = 0;
+
+  constructor(size: number) { this.ring = new Array<string>(size).fill(''); }
+
+  sprint(line: string): void {
+    this.idx = (this.idx + 1) % this.ring.length;
+    this.ring[this.idx] = line;
+  }
+
+  /** The lines as cmirrord's dumps print them, `i:idx) line` (the walk moves idx round once, as theirs does). */
+  lines(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.ring.length; i++) {
+      this.idx = (this.idx + 1) % this.ring.length;
+      if (this.ring[this.idx]) out.push(`${i}:${this.idx}) ${this.ring[this.idx]}`);
+    }
+    return out;
+  }
+}
+
 export class LogC {
   cleanBits: Uint32Array;
   syncBits: Uint32Array;
@@ -56,25 +79,14 @@ export class LogC {
   skipBitWarning: number;
   /** LOG_ERROR: a line of cmirrord's output. */
   print: (line: string) => void = () => undefined;
-  /** resync_history (LOG_SPRINT): the last RESYNC_HISTORY lines, a ring indexed by idx. */
-  readonly resyncHistory: string[] = new Array<string>(RESYNC_HISTORY).fill('');
-  idx = 0;
+  /** resync_history: the last RESYNC_HISTORY lines. */
+  private readonly resyncHistory = new SprintRing(RESYNC_HISTORY);
 
   /** LOG_SPRINT. */
-  sprint(line: string): void {
-    this.idx = (this.idx + 1) % RESYNC_HISTORY;
-    this.resyncHistory[this.idx] = line;
-  }
+  sprint(line: string): void { this.resyncHistory.sprint(line); }
 
-  /** log_debug's "Resync request history:" lines (the walk moves idx round once, as cmirrord's does). */
-  historyLines(): string[] {
-    const out: string[] = [];
-    for (let i = 0; i < RESYNC_HISTORY; i++) {
-      this.idx = (this.idx + 1) % RESYNC_HISTORY;
-      if (this.resyncHistory[this.idx]) out.push(`${i}:${this.idx}) ${this.resyncHistory[this.idx]}`);
-    }
-    return out;
-  }
+  /** log_debug's "Resync request history:" lines. */
+  historyLines(): string[] { return this.resyncHistory.lines(); }
 
   constructor(readonly uuid: string, readonly luid: number, readonly regionSize: number, readonly regionCount: number,
     readonly sync: Sync, readonly blockOnError: boolean, readonly ctrString: string,
