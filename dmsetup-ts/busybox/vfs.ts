@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { KernelClient } from '../client.js';
+import { scriptCommand } from '../executable.js';
 import { isVirtualPath, type VfsNode } from '../../kernel/vfs.js';
 
 /** Bytes of a block device per read request. */
@@ -137,7 +138,7 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  */
 function spawnApplet(busybox: string, applet: string, args: readonly string[], mapped: readonly string[], shadow: string): ChildProcess {
   const merged = sameFile(1, 2);
-  const script = process.stdout.isTTY && !args.includes('-') ? ['/usr/bin/script', '/bin/script'].find(isExecutable) : undefined;
+  const script = process.stdout.isTTY && !args.includes('-') ? scriptCommand() : undefined;
   if (!script) {
     if (!merged) return spawn(busybox, [applet, ...mapped], { stdio: ['inherit', 'pipe', 'pipe'] });
     return spawn('/bin/sh', ['-c', 'exec "$0" "$@" 2>&1', busybox, applet, ...mapped], { stdio: ['inherit', 'pipe', 'ignore'] });
@@ -175,15 +176,6 @@ function lsColumns(applet: string, args: readonly string[], mapped: readonly str
   const width = Number(process.env.COLUMNS) > 1 ? Number(process.env.COLUMNS) : 80;
   const longest = Math.max(...names.map((n) => n.length));
   return Math.max(1, Math.floor(width / (longest + 2))) * (longest + shadow.length + 2);
-}
-
-function isExecutable(f: string): boolean {
-  try {
-    fs.accessSync(f, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function exists(f: string): boolean {

@@ -4,7 +4,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ASH_FUNCTIONS, disposeSandbox, firstExecutable, type Sandbox } from './sandbox.js';
+import { ASH_FUNCTIONS, disposeSandbox, type Sandbox } from './sandbox.js';
+import { scriptCommand } from '../executable.js';
 
 export interface ScriptRun {
   /** Combined stdout and stderr, in the order printed (so far, if it timed out). */
@@ -46,7 +47,7 @@ function shellCommand(sandbox: Sandbox, files: readonly string[], vm: boolean): 
   const launcher = path.join(sandbox.root, 'run.sh');
   fs.writeFileSync(launcher, `. ${q(path.join(sandbox.root, ASH_FUNCTIONS))}\n${body}\n`);
   // util-linux script(1): the command on a new pseudo-terminal.
-  const script = firstExecutable(['/usr/bin/script', '/bin/script']);
+  const script = scriptCommand();
   if (!script) return { cmd: sandbox.busybox, args: ['sh', launcher], pty: false };
   return { cmd: script, args: ['-qec', `${q(sandbox.busybox)} sh ${q(launcher)}`, '/dev/null'], pty: true };
 }

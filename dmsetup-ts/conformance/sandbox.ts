@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { firstExecutable } from '../executable.js';
 
 export interface Sandbox {
   /** The temp folder holding everything below; removed by dispose(). */
@@ -56,17 +57,6 @@ const EXEC_APPLETS = new Set([
   'inotifyd', 'crond', 'tcpsvd', 'udpsvd', 'svc', 'runsv', 'runsvdir', 'init', 'linuxrc', 'login', 'getty',
 ]);
 
-/** The first of these files that is executable, if any. */
-export function firstExecutable(files: readonly string[]): string | undefined {
-  return files.find((f) => {
-    try {
-      fs.accessSync(f, fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** This machine's busybox, if it has one. */
 export function findBusybox(): string | undefined {
